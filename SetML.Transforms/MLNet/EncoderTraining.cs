@@ -1,0 +1,156 @@
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using SetML.Models;
+using SetML.Modules;
+using SetML.Persistence;
+using SetML.SetColumns;
+using SetML.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Transforms;
+
+/// <summary>Fits an <see cref="EncoderModelSpec"/> (set encoder + head) for one task. Shared by featurizers and trainers.</summary>
+internal static class EncoderTraining
+{
+    /// <summary>Column names of the fitted model's outputs (featurizer: only <see cref="Embedding"/>).</summary>
+    public sealed record OutputNames(string? Embedding, string Score = "Score", string Probability = "Probability",
+        string PredictedLabel = "PredictedLabel", string PredictedCount = "PredictedCount");
+
+    public static SetModelTransformer Fit(IHostEnvironment env, IDataView data, IDataView? validationData,
+        string setColumn, int elementDimension, string labelColumn, SetTask task, SetModelOptions options,
+        RegressionLoss regressionLoss, OutputNames names)
+    {
+        MLNetInternals.EnsureSupportedVersion();
+        options.Validate();
+        var host = env.Register("SetML");
+        using var ch = host.Start($"Training {(options.Encoder ?? new DeepSetsOptions()).GetType().Name.Replace("Options", "")} ({task})");
+        SetColumn.ValidateSchema(data.Schema, setColumn, elementDimension);
+
+        var input = new ModelInput
+        {
+            ColumnName = setColumn, Kind = ModelInputKind.Set, ElementDimension = elementDimension,
+            Rules = new SetRules { AllowEmpty = options.AllowEmptySets, MaximumSetSize = options.MaximumSetSize },
+        };
+        var spec = new EncoderModelSpec
+        {
+            Inputs = { input },
+            Encoder = SpecJson.Clone(options.Encoder ?? new DeepSetsOptions()),
+            HeadHiddenSizes = options.HeadHiddenSizes.ToArray(),
+            Dropout = options.Dropout,
+            Task = task,
+            EmbeddingColumnName = names.Embedding,
+            ScoreColumnName = names.Score,
+            ProbabilityColumnName = names.Probability,
+            PredictedLabelColumnName = names.PredictedLabel,
+            PredictedCountColumnName = names.PredictedCount,
+        };
+
+        var (sets, targets) = Read(data, input, labelColumn, task, spec);
+        List<float[]> vSets; float[] vTargets;
+        if (validationData != null) (vSets, vTargets) = Read(validationData, input, labelColumn, task, spec);
+        else (sets, targets, vSets, vTargets) = Split(sets, targets, options.ValidationFraction, options.Seed);
+        if (sets.Count == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty (set column '{setColumn}').");
+        ch.Info($"{sets.Count} training sets, {vSets.Count} validation sets, element dimension {elementDimension}, encoder {spec.Encoder.GetType().Name}.");
+
+        var device = TorchRuntime.Resolve(options.Device);
+        EncoderHeadNetwork network;
+        lock (TorchRuntime.InitializationLock)
+        {
+            TorchRuntime.Seed(options.Seed);
+            network = (EncoderHeadNetwork)spec.CreateNetwork();
+        }
+        if (device.type != DeviceType.CPU) network.to(device);
+
+        Tensor Loss(IReadOnlyList<float[]> s, float[] y, int[] idx)
+        {
+            var (x, mask) = SetBatch.Pad(idx.Select(i => s[i]).ToList(), elementDimension, device);
+            var yt = torch.tensor(idx.Select(i => y[i]).ToArray()).to(device);
+            var output = network.forward(x, mask);
+            return TaskLoss(task, regressionLoss, output, yt);
+        }
+        double? ValidationLoss()
+        {
+            if (vSets.Count == 0) return null;
+            double sum = 0;
+            for (int start = 0; start < vSets.Count; start += options.BatchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                var idx = Enumerable.Range(start, Math.Min(options.BatchSize, vSets.Count - start)).ToArray();
+                sum += Loss(vSets, vTargets, idx).item<float>() * idx.Length;
+            }
+            return sum / vSets.Count;
+        }
+
+        try
+        {
+            var result = TrainingLoop.Run(network, options, sets.Count, idx => Loss(sets, targets, idx),
+                vSets.Count > 0 ? () => ValidationLoss()!.Value : null, msg => ch.Info(msg));
+            ch.Info($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize);
+    }
+
+    /// <summary>The training loss of a task on network outputs <c>[B, K]</c> and targets <c>[B]</c>.</summary>
+    public static Tensor TaskLoss(SetTask task, RegressionLoss regressionLoss, Tensor output, Tensor y) => task switch
+    {
+        SetTask.Regression => regressionLoss switch
+        {
+            RegressionLoss.Squared => nn.functional.mse_loss(output[.., 0], y),
+            RegressionLoss.Absolute => nn.functional.l1_loss(output[.., 0], y),
+            _ => nn.functional.huber_loss(output[.., 0], y),
+        },
+        SetTask.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(output[.., 0], y),
+        SetTask.MulticlassClassification => nn.functional.cross_entropy(output, y.to(ScalarType.Int64)),
+        // Poisson NLL with log-rate output o: exp(o) − y·o (+ log y!, constant).
+        SetTask.PoissonRegression => (output[.., 0].exp() - y * output[.., 0]).mean(),
+        _ => throw new ArgumentOutOfRangeException(nameof(task)),
+    };
+
+    private static (List<float[]>, float[]) Read(IDataView data, ModelInput input, string label, SetTask task, EncoderModelSpec spec)
+    {
+        SetColumn.ValidateSchema(data.Schema, input.ColumnName, input.ElementDimension);
+        var sets = SetDataReader.ReadInput(data, input);
+        float[] y;
+        switch (task)
+        {
+            case SetTask.Regression:
+                y = SetDataReader.ReadSingle(data, label);
+                break;
+            case SetTask.PoissonRegression:
+                y = SetDataReader.ReadSingle(data, label);
+                for (int i = 0; i < y.Length; i++)
+                    if (y[i] < 0) throw new SetColumnException(label, i, SetRule.LabelValue, $"the count label is {y[i]}; Poisson regression needs counts ≥ 0");
+                break;
+            case SetTask.BinaryClassification:
+                y = SetDataReader.ReadBoolean(data, label).Select(b => b ? 1f : 0f).ToArray();
+                break;
+            case SetTask.MulticlassClassification:
+                var (classes, count, names) = SetDataReader.ReadKey(data, label);
+                if (spec.OutputSize > 1 && spec.OutputSize != count)
+                    throw new SetColumnException(label, null, SetRule.ColumnType, $"the validation label has {count} classes but the training label has {spec.OutputSize}");
+                spec.OutputSize = count;
+                spec.ClassNames ??= names;
+                y = classes.Select(c => (float)c).ToArray();
+                break;
+            default: throw new ArgumentOutOfRangeException(nameof(task));
+        }
+        return (sets, y);
+    }
+
+    private static (List<float[]>, float[], List<float[]>, float[]) Split(List<float[]> sets, float[] y, double fraction, int seed)
+    {
+        if (fraction <= 0) return (sets, y, new List<float[]>(), Array.Empty<float>());
+        var order = Enumerable.Range(0, sets.Count).ToArray();
+        TrainingLoop.Shuffle(order, new Random(seed ^ 0x5e7));
+        int nValid = (int)Math.Round(sets.Count * fraction);
+        var v = order.Take(nValid).ToArray();
+        var t = order.Skip(nValid).ToArray();
+        return (t.Select(i => sets[i]).ToList(), t.Select(i => y[i]).ToArray(), v.Select(i => sets[i]).ToList(), v.Select(i => y[i]).ToArray());
+    }
+}

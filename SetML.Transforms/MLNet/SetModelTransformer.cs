@@ -1,0 +1,280 @@
+using System.IO.Hashing;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using SetML.Models;
+using SetML.Persistence;
+using SetML.SetColumns;
+using SetML.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Transforms;
+
+/// <summary>
+/// The transformer every trained SetML model becomes: a TorchSharp network plus a <see cref="ModelSpec"/> that says
+/// which columns it reads and writes. It behaves like any ML.NET transformer: lazy <see cref="Transform"/> (rows
+/// stream through a cursor, batched for speed), <see cref="GetRowToRowMapper"/> (so PredictionEngine works),
+/// schema propagation, and <c>mlContext.Model.Save/Load</c> (weights stored in the .zip with a checksum).
+/// </summary>
+/// <remarks>
+/// Thread safety: a transformer may be used from several threads at once (several cursors, prediction engines
+/// or a parallel ML.NET pipeline); forward passes are serialized by a lock on the network, and each cursor keeps
+/// its own buffers.
+/// </remarks>
+public sealed class SetModelTransformer : ITransformer, IDisposable
+{
+    internal const string LoaderSignature = "SetMLModelTransformer";
+    private const string ModelSignature = "SETMLMOD";
+    private const string WeightsStreamName = "SetMLWeights.bin";
+
+    /// <summary>The SetML payload format this version writes (and the newest it reads).</summary>
+    internal const int CurrentFormatVersion = 1;
+
+    /// <summary>For tests only: the format version written when saving (simulates a newer SetML).</summary>
+    internal static int FormatVersionForWriting = CurrentFormatVersion;
+
+    private readonly IHost _host;
+    private readonly nn.Module _network;
+    private readonly object _lock = new();
+    private readonly ModelOutputColumn[] _outputs;
+    private bool _disposed;
+
+    internal SetModelTransformer(IHostEnvironment env, ModelSpec spec, nn.Module network, SetDevice device, int predictionBatchSize)
+    {
+        MLNetInternals.EnsureSupportedVersion();
+        _host = (env ?? throw new ArgumentNullException(nameof(env))).Register(nameof(SetModelTransformer));
+        Spec = spec;
+        Device = device;
+        PredictionBatchSize = Math.Max(1, predictionBatchSize);
+        _network = network;
+        _network.eval();
+        _outputs = spec.GetOutputColumns().ToArray();
+    }
+
+    /// <summary>What the model reads and writes, and its architecture.</summary>
+    public ModelSpec Spec { get; }
+
+    /// <summary>The trained TorchSharp network (in eval mode). Use <see cref="Spec"/> to interpret it.</summary>
+    public nn.Module Network => _network;
+
+    /// <summary>The device predictions run on.</summary>
+    public SetDevice Device { get; }
+
+    /// <summary>Rows per forward pass in <see cref="Transform"/>.</summary>
+    public int PredictionBatchSize { get; }
+
+    /// <summary>Names of the columns this transformer adds.</summary>
+    public IReadOnlyList<string> OutputColumnNames => _outputs.Select(o => o.Name).ToArray();
+
+    /// <summary>Always true: the transformer maps each row independently.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        CheckInputSchema(inputSchema);
+        return BuildOutputSchema(inputSchema);
+    }
+
+    /// <summary>Applies the model lazily: nothing is computed until a cursor reads an output column.</summary>
+    public IDataView Transform(IDataView input)
+    {
+        CheckInputSchema(input.Schema);
+        return new SetModelDataView(this, input, BuildOutputSchema(input.Schema));
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        CheckInputSchema(inputSchema);
+        return new SetModelRowMapper(this, inputSchema, BuildOutputSchema(inputSchema));
+    }
+
+    private void CheckInputSchema(DataViewSchema schema)
+    {
+        foreach (var input in Spec.Inputs)
+        {
+            if (input.Kind == ModelInputKind.Set)
+                SetColumn.ValidateSchema(schema, input.ColumnName, input.ElementDimension);
+            else
+            {
+                var col = schema.GetColumnOrNull(input.ColumnName)
+                    ?? throw new SetColumnException(input.ColumnName, null, SetRule.ColumnExists, "the column was not found in the input schema");
+                if (col.Type is not VectorDataViewType vt || vt.ItemType != NumberDataViewType.Single || (input.VectorSize > 0 && vt.Size != input.VectorSize))
+                    throw new SetColumnException(input.ColumnName, null, SetRule.ColumnType,
+                        $"expected a vector of Single of size {input.VectorSize}, but the column has type {col.Type}");
+            }
+        }
+    }
+
+    private DataViewSchema BuildOutputSchema(DataViewSchema input)
+    {
+        var b = new DataViewSchema.Builder();
+        b.AddColumns(input);
+        foreach (var o in _outputs) b.AddColumn(o.Name, ToDataViewType(o), BuildAnnotations(o));
+        return b.ToSchema();
+    }
+
+    internal static DataViewType ToDataViewType(ModelOutputColumn o) => o.Kind switch
+    {
+        ModelOutputKind.Single => NumberDataViewType.Single,
+        ModelOutputKind.Boolean => BooleanDataViewType.Instance,
+        ModelOutputKind.Key => new KeyDataViewType(typeof(uint), o.Size),
+        ModelOutputKind.Vector => new VectorDataViewType(NumberDataViewType.Single, o.Size),
+        ModelOutputKind.Set or ModelOutputKind.VariableVector => new VectorDataViewType(NumberDataViewType.Single),
+        _ => throw new ArgumentOutOfRangeException(nameof(o)),
+    };
+
+    internal static DataViewSchema.Annotations? BuildAnnotations(ModelOutputColumn o)
+    {
+        var b = new DataViewSchema.Annotations.Builder();
+        if (o.Kind == ModelOutputKind.Set) SetColumn.AddElementDimension(b, o.Size);
+        if (o.Kind == ModelOutputKind.Key && o.KeyValues != null)
+        {
+            var values = o.KeyValues;
+            b.AddKeyValues(values.Length, TextDataViewType.Instance, (ref VBuffer<ReadOnlyMemory<char>> v)
+                => v = new VBuffer<ReadOnlyMemory<char>>(values.Length, values.Select(s => s.AsMemory()).ToArray()));
+        }
+        if (o.Kind == ModelOutputKind.Vector && o.SlotNames != null)
+        {
+            var names = o.SlotNames;
+            b.AddSlotNames(names.Length, (ref VBuffer<ReadOnlyMemory<char>> v)
+                => v = new VBuffer<ReadOnlyMemory<char>>(names.Length, names.Select(s => s.AsMemory()).ToArray()));
+        }
+        return b.ToAnnotations();
+    }
+
+    /// <summary>
+    /// Validates and predicts a batch of raw rows: <paramref name="rows"/>[input][row]. <paramref name="firstRow"/> is the
+    /// index of the first row in the data view (for error messages). Returns one array per output column.
+    /// </summary>
+    internal Array[] PredictRows(IReadOnlyList<IReadOnlyList<float[]>> rows, long firstRow)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        for (int i = 0; i < Spec.Inputs.Count; i++)
+        {
+            var input = Spec.Inputs[i];
+            for (int r = 0; r < rows[i].Count; r++)
+            {
+                if (input.Kind == ModelInputKind.Set)
+                    input.Rules.Check(input.ColumnName, firstRow + r, rows[i][r], input.ElementDimension);
+                else
+                    CheckVector(input, rows[i][r], firstRow + r);
+            }
+        }
+        lock (_lock)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            using var batch = new ModelInputBatch(Spec.Inputs, rows, TorchRuntime.Resolve(Device));
+            return Spec.Predict(_network, batch);
+        }
+    }
+
+    internal static void CheckVector(ModelInput input, float[] v, long row)
+    {
+        if (input.VectorSize > 0 && v.Length != input.VectorSize)
+            throw new SetColumnException(input.ColumnName, row, SetRule.LengthMultipleOfDimension,
+                $"expected {input.VectorSize} values, got {v.Length}");
+        for (int j = 0; j < v.Length; j++)
+            if (!float.IsFinite(v[j]))
+                throw new SetColumnException(input.ColumnName, row, SetRule.FiniteValues, $"value {j} is {v[j]}; values must be finite");
+    }
+
+    internal ModelOutputColumn[] Outputs => _outputs;
+
+    // ───────────────────────────── persistence ─────────────────────────────
+    // Model stream layout (SetML format version 1), written after ML.NET's version header:
+    //   int32   SetML format version
+    //   string  ModelSpec as JSON (polymorphic, see SpecJson)
+    //   int32   SetDevice used for prediction
+    //   int32   prediction batch size
+    //   int64   length of the weights blob in bytes
+    //   uint64  XxHash64 of the weights blob
+    // Binary stream "SetMLWeights.bin": the TorchSharp state (Module.save) of the network, moved to the CPU.
+
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        var w = new SetMLModelWriter(ctx);
+        w.SetVersion(ModelSignature, 0x00010001, 0x00010001, 0x00010001, LoaderSignature, typeof(SetModelTransformer));
+        byte[] weights = SaveWeights();
+        w.Writer.Write(FormatVersionForWriting);
+        w.Writer.Write(SpecJson.Serialize(Spec));
+        w.Writer.Write((int)Device);
+        w.Writer.Write(PredictionBatchSize);
+        w.Writer.Write((long)weights.Length);
+        w.Writer.Write(XxHash64.HashToUInt64(weights));
+        w.SaveBinaryStream(WeightsStreamName, bw => bw.Write(weights));
+    }
+
+    private byte[] SaveWeights()
+    {
+        lock (_lock)
+        {
+            using var ms = new MemoryStream();
+            _network.save(ms);
+            return ms.ToArray();
+        }
+    }
+
+    /// <summary>Called by ML.NET (through the loader in MLNetInternals.cs) when a model .zip is loaded.</summary>
+    internal static SetModelTransformer Load(IHostEnvironment env, SetMLModelReader r)
+    {
+        r.CheckVersion(ModelSignature, 0x00010001, 0x00010001, 0x00010001, LoaderSignature, typeof(SetModelTransformer));
+        int format = r.Reader.ReadInt32();
+        if (format > CurrentFormatVersion || format < 1)
+            throw new SetMLModelFormatException(
+                $"This SetML model was written in SetML model format version {format}, but this SetML reads versions 1 to {CurrentFormatVersion}. " +
+                "Update the SetML packages to load it (or retrain the model with this version).");
+        ModelSpec spec;
+        string json = r.Reader.ReadString();
+        try { spec = SpecJson.Deserialize<ModelSpec>(json); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or InvalidDataException)
+        {
+            throw new SetMLModelFormatException("The SetML model specification in the model file is unreadable: " + e.Message, e);
+        }
+        var device = (SetDevice)r.Reader.ReadInt32();
+        int batch = r.Reader.ReadInt32();
+        long length = r.Reader.ReadInt64();
+        ulong hash = r.Reader.ReadUInt64();
+        byte[]? weights = null;
+        if (!r.TryLoadBinaryStream(WeightsStreamName, br => weights = br.ReadBytes(checked((int)length))))
+            throw new SetMLModelFormatException($"The model file has no '{WeightsStreamName}' entry: the SetML weights are missing.");
+        if (weights!.Length != length)
+            throw new SetMLModelFormatException($"The SetML weights are truncated: expected {length} bytes, found {weights.Length}.");
+        if (XxHash64.HashToUInt64(weights) != hash)
+            throw new SetMLModelFormatException("The SetML weights are corrupted: their checksum does not match the one stored in the model file.");
+
+        nn.Module network;
+        lock (TorchRuntime.InitializationLock) network = spec.CreateNetwork();
+        try
+        {
+            using var ms = new MemoryStream(weights);
+            network.load(ms);
+        }
+        catch (Exception e)
+        {
+            network.Dispose();
+            throw new SetMLModelFormatException("The SetML weights do not match the model specification: " + e.Message, e);
+        }
+        var resolved = TorchRuntime.Resolve(device == SetDevice.Cuda ? SetDevice.Auto : device);
+        if (resolved.type != DeviceType.CPU) network.to(resolved);
+        return new SetModelTransformer(env, spec, network, device == SetDevice.Cuda && resolved.type == DeviceType.CPU ? SetDevice.Cpu : device, batch);
+    }
+
+    /// <summary>Releases the network's native memory.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _network.Dispose();
+    }
+}
+
+/// <summary>A SetML model file is corrupted, truncated, or written by a newer SetML format.</summary>
+public sealed class SetMLModelFormatException : FormatException
+{
+    /// <summary>Creates the exception.</summary>
+    public SetMLModelFormatException(string message, Exception? inner = null) : base(message, inner) { }
+}

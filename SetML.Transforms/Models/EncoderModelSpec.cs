@@ -1,0 +1,141 @@
+using SetML.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Models;
+
+/// <summary>What a set → vector model predicts.</summary>
+public enum SetTask
+{
+    /// <summary>A real value (Score). Trained with the regression loss.</summary>
+    Regression,
+    /// <summary>Two classes (Score = logit, Probability, PredictedLabel). Trained with binary cross-entropy.</summary>
+    BinaryClassification,
+    /// <summary>K classes (Score = class probabilities, PredictedLabel = key). Trained with cross-entropy.</summary>
+    MulticlassClassification,
+    /// <summary>A count (Score = Poisson rate λ, PredictedCount = mode ⌊λ⌋). Trained with the Poisson negative log-likelihood.</summary>
+    PoissonRegression,
+}
+
+/// <summary>Loss for <see cref="SetTask.Regression"/>.</summary>
+public enum RegressionLoss
+{
+    /// <summary>Mean squared error.</summary>
+    Squared,
+    /// <summary>Mean absolute error (the loss of the Set Transformer paper's max-regression task).</summary>
+    Absolute,
+    /// <summary>Huber loss with δ = 1.</summary>
+    Huber,
+}
+
+/// <summary>
+/// A set encoder + MLP head for one <see cref="SetTask"/>. As a featurizer (<see cref="EmbeddingColumnName"/> set),
+/// it outputs the encoder's embedding; as a trainer, the task's standard ML.NET columns.
+/// </summary>
+public sealed class EncoderModelSpec : ModelSpec
+{
+    /// <summary>The encoder configuration.</summary>
+    public SetEncoderOptions Encoder { get; set; } = new DeepSetsOptions();
+    /// <summary>Hidden widths of the head MLP.</summary>
+    public int[] HeadHiddenSizes { get; set; } = { 64 };
+    /// <summary>Dropout in the head during training.</summary>
+    public double Dropout { get; set; }
+    /// <summary>The supervised task the network was trained on.</summary>
+    public SetTask Task { get; set; }
+    /// <summary>Number of classes (multiclass), otherwise 1.</summary>
+    public int OutputSize { get; set; } = 1;
+    /// <summary>Class names (multiclass key values), in key order.</summary>
+    public string[]? ClassNames { get; set; }
+    /// <summary>When set, the model is a featurizer and outputs only the embedding in this column.</summary>
+    public string? EmbeddingColumnName { get; set; }
+    /// <summary>Score column name (trainers).</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+    /// <summary>Probability column name (binary trainers).</summary>
+    public string ProbabilityColumnName { get; set; } = "Probability";
+    /// <summary>Predicted label column name (classification trainers).</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+    /// <summary>Predicted count column name (Poisson trainers).</summary>
+    public string PredictedCountColumnName { get; set; } = "PredictedCount";
+
+    /// <summary>Element dimension of the set input.</summary>
+    public int ElementDimension => Inputs[0].ElementDimension;
+
+    /// <inheritdoc />
+    public override nn.Module CreateNetwork()
+        => new EncoderHeadNetwork(Encoder.CreateEncoder(ElementDimension), HeadHiddenSizes, OutputSize, Dropout);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns()
+    {
+        if (EmbeddingColumnName != null)
+            return new[] { new ModelOutputColumn(EmbeddingColumnName, ModelOutputKind.Vector, Encoder.CreateEmbeddingDimension(ElementDimension)) };
+        return Task switch
+        {
+            SetTask.Regression => new[] { new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Single) },
+            SetTask.BinaryClassification => new[]
+            {
+                new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Single),
+                new ModelOutputColumn(ProbabilityColumnName, ModelOutputKind.Single),
+                new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.Boolean),
+            },
+            SetTask.MulticlassClassification => new[]
+            {
+                new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Vector, OutputSize, slotNames: ClassNames),
+                new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.Key, OutputSize, keyValues: ClassNames),
+            },
+            SetTask.PoissonRegression => new[]
+            {
+                new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Single),
+                new ModelOutputColumn(PredictedCountColumnName, ModelOutputKind.Single),
+            },
+            _ => throw new ArgumentOutOfRangeException(),
+        };
+    }
+
+    /// <inheritdoc />
+    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
+    {
+        var net = (EncoderHeadNetwork)network;
+        var (x, mask) = (batch.X[0], batch.Mask[0]!);
+        if (EmbeddingColumnName != null)
+            return new Array[] { Rows(net.Embed(x, mask)) };
+        var output = net.forward(x, mask).cpu();
+        switch (Task)
+        {
+            case SetTask.Regression:
+                return new Array[] { output[.., 0].data<float>().ToArray() };
+            case SetTask.BinaryClassification:
+            {
+                var logit = output[.., 0].data<float>().ToArray();
+                var prob = output[.., 0].sigmoid().data<float>().ToArray();
+                return new Array[] { logit, prob, logit.Select(l => l > 0).ToArray() };
+            }
+            case SetTask.MulticlassClassification:
+            {
+                var probs = output.softmax(-1);
+                var label = probs.argmax(-1).data<long>().Select(i => (uint)(i + 1)).ToArray();
+                return new Array[] { Rows(probs), label };
+            }
+            case SetTask.PoissonRegression:
+            {
+                var rate = output[.., 0].exp().data<float>().ToArray();
+                return new Array[] { rate, rate.Select(PoissonMode).ToArray() };
+            }
+            default: throw new ArgumentOutOfRangeException();
+        }
+    }
+
+    /// <summary>The mode of a Poisson distribution with rate λ: ⌊λ⌋ (for integer λ, λ − 1 and λ tie; ⌊λ⌋ is returned).</summary>
+    public static float PoissonMode(float rate) => MathF.Floor(rate);
+
+    /// <summary>Copies a <c>[B, F]</c> tensor into one array per row.</summary>
+    public static float[][] Rows(Tensor t)
+    {
+        var c = t.cpu().contiguous();
+        long b = c.shape[0], f = c.shape[1];
+        var flat = c.data<float>().ToArray();
+        var rows = new float[b][];
+        for (long i = 0; i < b; i++) { rows[i] = new float[f]; Array.Copy(flat, i * f, rows[i], 0, f); }
+        return rows;
+    }
+}

@@ -1,0 +1,134 @@
+using SetML.SetColumns;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Models;
+
+/// <summary>How a model input column is read.</summary>
+public enum ModelInputKind
+{
+    /// <summary>A set column: variable-length vector of n·d Single values, batched as padded <c>[B, Nmax, d]</c> + mask.</summary>
+    Set,
+    /// <summary>A fixed-size vector of Single (features, image pixels), batched as <c>[B, F]</c>.</summary>
+    Vector,
+}
+
+/// <summary>One input column of a SetML model.</summary>
+public sealed class ModelInput
+{
+    /// <summary>Name of the input column.</summary>
+    public string ColumnName { get; set; } = "";
+    /// <summary>How the column is read.</summary>
+    public ModelInputKind Kind { get; set; }
+    /// <summary>Element dimension d for a set input.</summary>
+    public int ElementDimension { get; set; }
+    /// <summary>Vector size for a vector input (0 before training has seen the data).</summary>
+    public int VectorSize { get; set; }
+    /// <summary>Row rules for a set input.</summary>
+    public SetRules Rules { get; set; } = new();
+}
+
+/// <summary>The value type of a model output column.</summary>
+public enum ModelOutputKind
+{
+    /// <summary>One Single per row.</summary>
+    Single,
+    /// <summary>One Boolean per row.</summary>
+    Boolean,
+    /// <summary>A key (UInt32, 1-based, 0 = missing) into <see cref="ModelOutputColumn.KeyValues"/>.</summary>
+    Key,
+    /// <summary>A fixed-size vector of Single of <see cref="ModelOutputColumn.Size"/>.</summary>
+    Vector,
+    /// <summary>A set column: variable-length vector of n·d Single with the SetElementDimension annotation d = <see cref="ModelOutputColumn.Size"/>.</summary>
+    Set,
+    /// <summary>A variable-length vector of Single (e.g. one value per input element).</summary>
+    VariableVector,
+}
+
+/// <summary>One output column of a SetML model.</summary>
+public sealed class ModelOutputColumn
+{
+    /// <summary>Creates an output column description.</summary>
+    public ModelOutputColumn(string name, ModelOutputKind kind, int size = 0, string[]? keyValues = null, string[]? slotNames = null)
+    {
+        Name = name; Kind = kind; Size = size; KeyValues = keyValues; SlotNames = slotNames;
+    }
+    /// <summary>Column name.</summary>
+    public string Name { get; }
+    /// <summary>Value type.</summary>
+    public ModelOutputKind Kind { get; }
+    /// <summary>Vector size, set element dimension, or key count, depending on <see cref="Kind"/>.</summary>
+    public int Size { get; }
+    /// <summary>Key values (for <see cref="ModelOutputKind.Key"/>), written as the KeyValues annotation.</summary>
+    public string[]? KeyValues { get; }
+    /// <summary>Slot names (for <see cref="ModelOutputKind.Vector"/>), written as the SlotNames annotation.</summary>
+    public string[]? SlotNames { get; }
+}
+
+/// <summary>A batch of model inputs as tensors: one entry per <see cref="ModelSpec.Inputs"/> item.</summary>
+public sealed class ModelInputBatch : IDisposable
+{
+    /// <summary>Creates a batch from raw rows: <paramref name="rows"/>[input][row] is the flat value array.</summary>
+    public ModelInputBatch(IReadOnlyList<ModelInput> inputs, IReadOnlyList<IReadOnlyList<float[]>> rows, Device? device = null)
+    {
+        Count = rows.Count == 0 ? 0 : rows[0].Count;
+        X = new Tensor[inputs.Count];
+        Mask = new Tensor?[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i].Kind == ModelInputKind.Set)
+            {
+                var (x, m) = SetBatch.Pad(rows[i], inputs[i].ElementDimension, device);
+                X[i] = x; Mask[i] = m;
+            }
+            else
+            {
+                int f = inputs[i].VectorSize > 0 ? inputs[i].VectorSize : (rows[i].Count > 0 ? rows[i][0].Length : 0);
+                var flat = new float[(long)Count * f];
+                for (int r = 0; r < Count; r++) Array.Copy(rows[i][r], 0, flat, (long)r * f, f);
+                var t = torch.tensor(flat, new long[] { Count, f });
+                X[i] = device != null && device.type != DeviceType.CPU ? t.to(device) : t;
+                if (!ReferenceEquals(X[i], t)) t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Number of rows.</summary>
+    public int Count { get; }
+    /// <summary>Per input: <c>[B, Nmax, d]</c> for sets, <c>[B, F]</c> for vectors.</summary>
+    public Tensor[] X { get; }
+    /// <summary>Per input: the <c>[B, Nmax]</c> mask for sets, null for vectors.</summary>
+    public Tensor?[] Mask { get; }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var x in X) x?.Dispose();
+        foreach (var m in Mask) m?.Dispose();
+    }
+}
+
+/// <summary>
+/// Everything needed to rebuild a trained SetML network and turn its outputs into columns — except the weights.
+/// Serialized as JSON inside the model .zip (see <see cref="SpecJson"/>). One subclass per task family; adding a task
+/// means writing one subclass (and its trainer). Subclasses must be free of ML.NET types.
+/// </summary>
+[PolymorphicSpec]
+public abstract class ModelSpec
+{
+    /// <summary>The model's input columns, in the order the network consumes them.</summary>
+    public List<ModelInput> Inputs { get; set; } = new();
+
+    /// <summary>Creates the (untrained) network. Called with the global seed already set; the result must be deterministic.</summary>
+    public abstract nn.Module CreateNetwork();
+
+    /// <summary>The columns this model adds to a data view.</summary>
+    public abstract IReadOnlyList<ModelOutputColumn> GetOutputColumns();
+
+    /// <summary>
+    /// Runs the network (already in eval mode, under no_grad) on a batch and returns one array per output column,
+    /// each of length <see cref="ModelInputBatch.Count"/>: <c>float[]</c> (Single), <c>bool[]</c> (Boolean),
+    /// <c>uint[]</c> (Key) or <c>float[][]</c> (vector, set, variable vector).
+    /// </summary>
+    public abstract Array[] Predict(nn.Module network, ModelInputBatch batch);
+}

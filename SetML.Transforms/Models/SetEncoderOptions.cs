@@ -1,0 +1,51 @@
+using SetML.Modules;
+
+namespace SetML.Models;
+
+/// <summary>
+/// Chooses and configures a set encoder (set → vector). Every SetML featurizer and trainer takes one, so any
+/// encoder can back any task. Concrete options are serialized into the model file.
+/// </summary>
+[PolymorphicSpec]
+public abstract class SetEncoderOptions
+{
+    /// <summary>Builds the encoder for sets of element dimension <paramref name="elementDimension"/>.</summary>
+    public abstract SetEncoder CreateEncoder(int elementDimension);
+
+    /// <summary>Size of the embedding <see cref="CreateEncoder"/> returns for element dimension <paramref name="elementDimension"/>.</summary>
+    public virtual int CreateEmbeddingDimension(int elementDimension)
+    {
+        using var e = CreateEncoder(elementDimension);
+        return e.OutputDimension;
+    }
+
+    /// <summary>Whether the encoder is mini-batch consistent (can encode a set chunk by chunk; see docs/encoders.md).</summary>
+    public virtual bool IsMiniBatchConsistent => false;
+}
+
+/// <summary>Options of the <see cref="DeepSetsEncoder"/>: ρ(pool φ(x)).</summary>
+public sealed class DeepSetsOptions : SetEncoderOptions
+{
+    /// <summary>Hidden widths of φ (per-element MLP). Default: [64, 64].</summary>
+    public int[] PhiHiddenSizes { get; set; } = { 64, 64 };
+    /// <summary>Width of φ's output, the pooled representation. Default: 64.</summary>
+    public int LatentDimension { get; set; } = 64;
+    /// <summary>Hidden widths of ρ (MLP after pooling). Default: [64].</summary>
+    public int[] RhoHiddenSizes { get; set; } = { 64 };
+    /// <summary>Size of the embedding the encoder outputs. Default: 32.</summary>
+    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>Symmetric pooling over elements. Default: <see cref="PoolingKind.Sum"/>.</summary>
+    public PoolingKind Pooling { get; set; } = PoolingKind.Sum;
+    /// <summary>Activation of φ and ρ. Default: ReLU.</summary>
+    public Activation Activation { get; set; } = Activation.ReLU;
+
+    /// <inheritdoc />
+    public override bool IsMiniBatchConsistent => true;
+
+    /// <inheritdoc />
+    public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+    /// <inheritdoc />
+    public override SetEncoder CreateEncoder(int elementDimension)
+        => new DeepSetsEncoder(elementDimension, PhiHiddenSizes, LatentDimension, RhoHiddenSizes, EmbeddingDimension, Pooling, Activation);
+}

@@ -1,0 +1,94 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SetML.Modules;
+
+/// <summary>Activation used between the layers of an <see cref="Mlp"/>.</summary>
+public enum Activation
+{
+    /// <summary>max(0, x).</summary>
+    ReLU,
+    /// <summary>Gaussian error linear unit.</summary>
+    GELU,
+    /// <summary>tanh(x).</summary>
+    Tanh,
+}
+
+/// <summary>
+/// A multi-layer perceptron applied to the last axis. Applied to <c>[B, N, d]</c> it is the row-wise feed-forward
+/// layer <b>rFF</b> of the Set Transformer paper (the same MLP on every element, so it is permutation-equivariant).
+/// </summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    private readonly ModuleList<Linear> layers = new();
+    private readonly Activation activation;
+    private readonly bool activateLast;
+    private readonly double dropout;
+
+    /// <summary>
+    /// Creates the MLP <c>in → hidden[0] → … → out</c>.
+    /// </summary>
+    /// <param name="inputDimension">Input features.</param>
+    /// <param name="hidden">Hidden layer widths (may be empty: a single linear layer).</param>
+    /// <param name="outputDimension">Output features.</param>
+    /// <param name="activation">Activation between layers.</param>
+    /// <param name="activateLast">Whether to apply the activation after the last layer too.</param>
+    /// <param name="dropout">Dropout probability after each hidden activation (training only).</param>
+    public Mlp(int inputDimension, IReadOnlyList<int> hidden, int outputDimension,
+               Activation activation = Activation.ReLU, bool activateLast = false, double dropout = 0) : base(nameof(Mlp))
+    {
+        int prev = inputDimension;
+        foreach (var h in hidden) { layers.Add(nn.Linear(prev, h)); prev = h; }
+        layers.Add(nn.Linear(prev, outputDimension));
+        this.activation = activation;
+        this.activateLast = activateLast;
+        this.dropout = dropout;
+        InputDimension = inputDimension;
+        OutputDimension = outputDimension;
+        RegisterComponents();
+    }
+
+    /// <summary>Input features.</summary>
+    public int InputDimension { get; }
+
+    /// <summary>Output features.</summary>
+    public int OutputDimension { get; }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var next = layers[i].forward(x);
+            if (i > 0) x.Dispose();
+            x = next;
+            bool last = i == layers.Count - 1;
+            if (!last || activateLast)
+            {
+                var a = Activate(x);
+                x.Dispose();
+                x = a;
+                if (!last && dropout > 0 && training)
+                {
+                    var dr = nn.functional.dropout(x, dropout, training);
+                    x.Dispose();
+                    x = dr;
+                }
+            }
+        }
+        return x;
+    }
+
+    private Tensor Activate(Tensor x) => activation switch
+    {
+        Activation.ReLU => nn.functional.relu(x),
+        Activation.GELU => nn.functional.gelu(x),
+        Activation.Tanh => x.tanh(),
+        _ => throw new ArgumentOutOfRangeException(),
+    };
+
+    /// <summary>Readable description, e.g. <c>Mlp(3→64→64→32, ReLU)</c>.</summary>
+    public override string ToString()
+        => $"Mlp({InputDimension}→{string.Join("→", layers.Select(l => l.out_features))}, {activation})";
+}

@@ -1,0 +1,54 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.SetColumns;
+
+/// <summary>
+/// Turns ragged sets into the padded representation every SetML module consumes: a tensor
+/// <c>[B, Nmax, d]</c> of elements and a boolean mask <c>[B, Nmax]</c> that is true for real elements.
+/// Padded positions hold zeros and modules must ignore them (padding never changes a result).
+/// </summary>
+public static class SetBatch
+{
+    /// <summary>
+    /// Pads <paramref name="sets"/> (each of length n_i·d, row-major) into <c>(x [B, Nmax, d], mask [B, Nmax])</c>.
+    /// </summary>
+    /// <param name="sets">The sets, each a flat array of n_i·d values.</param>
+    /// <param name="elementDimension">The element dimension d.</param>
+    /// <param name="device">Where to create the tensors (CPU when null).</param>
+    /// <param name="minimumLength">Pad to at least this many elements (useful for tests of padding invariance).</param>
+    public static (Tensor X, Tensor Mask) Pad(IReadOnlyList<float[]> sets, int elementDimension, Device? device = null, int minimumLength = 0)
+    {
+        int b = sets.Count, d = elementDimension;
+        int nmax = Math.Max(minimumLength, 0);
+        foreach (var s in sets) nmax = Math.Max(nmax, s.Length / d);
+        var data = new float[(long)b * nmax * d];
+        var mask = new bool[(long)b * nmax];
+        for (int i = 0; i < b; i++)
+        {
+            var s = sets[i];
+            Array.Copy(s, 0, data, (long)i * nmax * d, s.Length);
+            int n = s.Length / d;
+            for (int j = 0; j < n; j++) mask[(long)i * nmax + j] = true;
+        }
+        var x = torch.tensor(data, new long[] { b, nmax, d });
+        var m = torch.tensor(mask, new long[] { b, nmax });
+        if (device != null && device.type != DeviceType.CPU)
+        {
+            var (x2, m2) = (x.to(device), m.to(device));
+            x.Dispose(); m.Dispose();
+            return (x2, m2);
+        }
+        return (x, m);
+    }
+
+    /// <summary>Removes the padding of row <paramref name="row"/>: the real elements as a flat n·d array.</summary>
+    public static float[] Unpad(Tensor x, Tensor mask, int row)
+    {
+        using var scope = torch.NewDisposeScope();
+        var xi = x[row].cpu();
+        var mi = mask[row].cpu();
+        var kept = xi[mi];
+        return kept.contiguous().data<float>().ToArray();
+    }
+}

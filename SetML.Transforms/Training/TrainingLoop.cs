@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SetML.Training;
+
+/// <summary>Outcome of <see cref="TrainingLoop.Run"/>.</summary>
+/// <param name="EpochsRun">Epochs actually run (fewer with early stopping or cancellation).</param>
+/// <param name="TrainingLosses">Mean training loss per epoch.</param>
+/// <param name="ValidationLosses">Validation loss per epoch (empty without validation).</param>
+/// <param name="BestEpoch">1-based epoch whose weights were kept (the last one without validation).</param>
+public sealed record TrainingResult(int EpochsRun, IReadOnlyList<double> TrainingLosses, IReadOnlyList<double> ValidationLosses, int BestEpoch);
+
+/// <summary>
+/// The one mini-batch training loop every SetML trainer uses (template method: a task supplies only the loss of a
+/// batch of row indices, and optionally a validation loss). Handles shuffling from the seed, AdamW, schedules,
+/// gradient clipping, early stopping with best-weights restore, progress, cancellation, and disposes every tensor
+/// of an iteration (<c>torch.NewDisposeScope()</c>) so native memory does not grow across epochs.
+/// </summary>
+public static class TrainingLoop
+{
+    /// <summary>Trains <paramref name="model"/>.</summary>
+    /// <param name="model">The network (already on its device).</param>
+    /// <param name="options">Training options.</param>
+    /// <param name="trainingCount">Number of training rows.</param>
+    /// <param name="batchLoss">Loss (scalar tensor, differentiable) of the given training rows.</param>
+    /// <param name="validationLoss">Validation loss under no_grad/eval, or null for none.</param>
+    /// <param name="log">Receives one line per epoch (wired to MLContext.Log by the ML.NET layer).</param>
+    public static TrainingResult Run(nn.Module model, SetTrainingOptions options, int trainingCount,
+        Func<int[], Tensor> batchLoss, Func<double>? validationLoss = null, Action<string>? log = null)
+    {
+        options.Validate();
+        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
+        var trainLosses = new List<double>();
+        var validLosses = new List<double>();
+        if (options.Epochs == 0 || trainingCount == 0 || parameters.Count == 0)
+            return new TrainingResult(0, trainLosses, validLosses, 0);
+
+        using var optimizer = torch.optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+        var rng = new Random(options.Seed);
+        var order = Enumerable.Range(0, trainingCount).ToArray();
+        var watch = Stopwatch.StartNew();
+        double best = double.PositiveInfinity;
+        int bestEpoch = 0, sinceBest = 0, epoch = 0;
+        Dictionary<string, Tensor>? bestState = null;
+        try
+        {
+            for (epoch = 1; epoch <= options.Epochs; epoch++)
+            {
+                SetLearningRate(optimizer, options, epoch);
+                model.train();
+                Shuffle(order, rng);
+                double sum = 0; int batches = 0;
+                for (int start = 0; start < trainingCount; start += options.BatchSize)
+                {
+                    if (options.CancellationToken.IsCancellationRequested) break;
+                    using var scope = torch.NewDisposeScope();
+                    var idx = order.AsSpan(start, Math.Min(options.BatchSize, trainingCount - start)).ToArray();
+                    optimizer.zero_grad();
+                    var loss = batchLoss(idx);
+                    double value = loss.item<float>();
+                    if (!double.IsFinite(value))
+                        throw new InvalidOperationException(
+                            $"Training diverged: the loss became {value} in epoch {epoch}. Lower the learning rate, enable GradientClipNorm, or check the labels.");
+                    loss.backward();
+                    if (options.GradientClipNorm > 0)
+                        nn.utils.clip_grad_norm_(parameters, options.GradientClipNorm);
+                    optimizer.step();
+                    sum += value; batches++;
+                }
+                double trainLoss = batches > 0 ? sum / batches : double.NaN;
+                trainLosses.Add(trainLoss);
+
+                double? valid = null;
+                if (validationLoss != null)
+                {
+                    model.eval();
+                    using (torch.no_grad()) valid = validationLoss();
+                    validLosses.Add(valid.Value);
+                    if (valid.Value < best)
+                    {
+                        best = valid.Value; bestEpoch = epoch; sinceBest = 0;
+                        DisposeState(bestState);
+                        bestState = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                    }
+                    else sinceBest++;
+                }
+                else bestEpoch = epoch;
+
+                var elapsed = watch.Elapsed;
+                var remaining = TimeSpan.FromTicks(elapsed.Ticks / epoch * (options.Epochs - epoch));
+                log?.Invoke($"epoch {epoch}/{options.Epochs}: training loss {trainLoss:G5}" + (valid.HasValue ? $", validation loss {valid.Value:G5}" : ""));
+                options.Progress?.Report(new TrainingProgress(epoch, options.Epochs, trainLoss, valid, elapsed, remaining));
+
+                if (options.CancellationToken.IsCancellationRequested) break;
+                if (options.EarlyStoppingPatience > 0 && validationLoss != null && sinceBest >= options.EarlyStoppingPatience)
+                {
+                    log?.Invoke($"early stopping after epoch {epoch}: no validation improvement for {sinceBest} epochs (best epoch {bestEpoch}).");
+                    break;
+                }
+            }
+            if (bestState != null && bestEpoch != trainLosses.Count)
+            {
+                using (torch.no_grad())
+                    foreach (var (name, p) in model.state_dict()) p.copy_(bestState[name]);
+            }
+        }
+        finally
+        {
+            DisposeState(bestState);
+            model.eval();
+        }
+        return new TrainingResult(trainLosses.Count, trainLosses, validLosses, bestEpoch);
+    }
+
+    private static void DisposeState(Dictionary<string, Tensor>? state)
+    {
+        if (state == null) return;
+        foreach (var t in state.Values) t.Dispose();
+    }
+
+    private static void SetLearningRate(torch.optim.Optimizer optimizer, SetTrainingOptions o, int epoch)
+    {
+        double lr = o.Schedule switch
+        {
+            LearningRateSchedule.Constant => o.LearningRate,
+            LearningRateSchedule.Step => o.LearningRate * Math.Pow(o.StepGamma, (epoch - 1) / o.StepSize),
+            LearningRateSchedule.Cosine => o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (epoch - 1) / Math.Max(1, o.Epochs))),
+            _ => o.LearningRate,
+        };
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+    }
+
+    /// <summary>Fisher–Yates shuffle with the given generator (deterministic for a seed).</summary>
+    public static void Shuffle(int[] a, Random rng)
+    {
+        for (int i = a.Length - 1; i > 0; i--)
+        {
+            int j = rng.Next(i + 1);
+            (a[i], a[j]) = (a[j], a[i]);
+        }
+    }
+}

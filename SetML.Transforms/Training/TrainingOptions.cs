@@ -1,0 +1,120 @@
+using TorchSharp;
+
+namespace SetML.Training;
+
+/// <summary>Where a SetML network trains and predicts.</summary>
+public enum SetDevice
+{
+    /// <summary>The CPU (always available).</summary>
+    Cpu,
+    /// <summary>An NVIDIA GPU through CUDA; requires a CUDA TorchSharp backend (docs/gpu.md). Fails clearly without one.</summary>
+    Cuda,
+    /// <summary>CUDA when <c>torch.cuda.is_available()</c>, else the CPU.</summary>
+    Auto,
+}
+
+/// <summary>Learning-rate schedule applied once per epoch.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>Constant learning rate.</summary>
+    Constant,
+    /// <summary>Multiply by <see cref="SetTrainingOptions.StepGamma"/> every <see cref="SetTrainingOptions.StepSize"/> epochs.</summary>
+    Step,
+    /// <summary>Cosine annealing from the learning rate to 0 over all epochs.</summary>
+    Cosine,
+}
+
+/// <summary>Progress of a training run, reported after every epoch.</summary>
+/// <param name="Epoch">1-based epoch just finished.</param>
+/// <param name="Epochs">Total epochs planned.</param>
+/// <param name="TrainingLoss">Mean training loss of the epoch.</param>
+/// <param name="ValidationLoss">Validation loss, when a validation set is used.</param>
+/// <param name="Elapsed">Wall time since training started.</param>
+/// <param name="Remaining">Estimated wall time left.</param>
+public readonly record struct TrainingProgress(int Epoch, int Epochs, double TrainingLoss, double? ValidationLoss, TimeSpan Elapsed, TimeSpan Remaining);
+
+/// <summary>
+/// Options shared by every TorchSharp-backed SetML component (featurizers and trainers). Defaults are documented
+/// on each property.
+/// </summary>
+public class SetTrainingOptions
+{
+    /// <summary>Random seed for weights, shuffling and dropout. Same seed → identical weights on CPU. Default: 0.</summary>
+    public int Seed { get; set; }
+    /// <summary>Device to train and predict on. Default: <see cref="SetDevice.Cpu"/>.</summary>
+    public SetDevice Device { get; set; } = SetDevice.Cpu;
+    /// <summary>Passes over the training data. Default: 20.</summary>
+    public int Epochs { get; set; } = 20;
+    /// <summary>Sets per mini-batch. Default: 32.</summary>
+    public int BatchSize { get; set; } = 32;
+    /// <summary>Adam learning rate. Default: 1e-3.</summary>
+    public double LearningRate { get; set; } = 1e-3;
+    /// <summary>Decoupled weight decay (AdamW). Default: 0.</summary>
+    public double WeightDecay { get; set; }
+    /// <summary>Learning-rate schedule. Default: <see cref="LearningRateSchedule.Constant"/>.</summary>
+    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
+    /// <summary>Epochs between decays for <see cref="LearningRateSchedule.Step"/>. Default: 10.</summary>
+    public int StepSize { get; set; } = 10;
+    /// <summary>Decay factor for <see cref="LearningRateSchedule.Step"/>. Default: 0.5.</summary>
+    public double StepGamma { get; set; } = 0.5;
+    /// <summary>Clip the global gradient norm to this value; 0 disables clipping. Default: 0.</summary>
+    public double GradientClipNorm { get; set; }
+    /// <summary>Fraction of the training rows held out for validation (0 = none) when no validation data is given. Default: 0.</summary>
+    public double ValidationFraction { get; set; }
+    /// <summary>Stop after this many epochs without validation improvement and restore the best weights; 0 disables. Default: 0.</summary>
+    public int EarlyStoppingPatience { get; set; }
+    /// <summary>Batch size used at prediction time by the transformer. Default: 64.</summary>
+    public int PredictionBatchSize { get; set; } = 64;
+    /// <summary>Receives a <see cref="TrainingProgress"/> after every epoch (in addition to MLContext.Log). Not serialized.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IProgress<TrainingProgress>? Progress { get; set; }
+    /// <summary>Cancels training between mini-batches (the model trained so far is kept). Not serialized.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>Checks the values and throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid one.</summary>
+    public virtual void Validate()
+    {
+        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be ≥ 0.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be ≥ 1.");
+        if (PredictionBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(PredictionBatchSize), PredictionBatchSize, "PredictionBatchSize must be ≥ 1.");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be > 0.");
+        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0.");
+        if (ValidationFraction < 0 || ValidationFraction >= 1) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
+        if (GradientClipNorm < 0) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must be ≥ 0.");
+        if (Schedule == LearningRateSchedule.Step && (StepSize < 1 || StepGamma <= 0))
+            throw new ArgumentOutOfRangeException(nameof(StepSize), "Step schedule needs StepSize ≥ 1 and StepGamma > 0.");
+    }
+}
+
+/// <summary>Resolves <see cref="SetDevice"/> to a TorchSharp device and sets up determinism.</summary>
+public static class TorchRuntime
+{
+    /// <summary>Serializes seeding + weight initialization, so concurrent trainings in one process stay deterministic.</summary>
+    public static readonly object InitializationLock = new();
+
+    /// <summary>The TorchSharp device for <paramref name="device"/>.</summary>
+    /// <exception cref="InvalidOperationException">CUDA was asked for but is not available.</exception>
+    public static torch.Device Resolve(SetDevice device)
+    {
+        switch (device)
+        {
+            case SetDevice.Cpu: return torch.CPU;
+            case SetDevice.Cuda:
+                if (!torch.cuda.is_available())
+                    throw new InvalidOperationException(
+                        "SetDevice.Cuda was requested, but CUDA is not available: this build uses a CPU libtorch, or no NVIDIA GPU/driver was found. " +
+                        "Build with -p:SetMLTorchBackend=cuda-linux (or cuda-windows), or use SetDevice.Auto / SetDevice.Cpu. See docs/gpu.md.");
+                return torch.CUDA;
+            case SetDevice.Auto: return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+            default: throw new ArgumentOutOfRangeException(nameof(device), device, null);
+        }
+    }
+
+    /// <summary>Seeds TorchSharp's global generators (CPU and CUDA).</summary>
+    public static void Seed(int seed)
+    {
+        torch.random.manual_seed(seed);
+        if (torch.cuda.is_available()) torch.cuda.manual_seed_all(seed);
+    }
+}
