@@ -1,0 +1,80 @@
+using SetML.Training;
+
+namespace SetML.Samples.Infrastructure;
+
+/// <summary>
+/// One named sub-command of SetML.Samples (<c>dotnet run --project SetML.Samples -c Release -- NAME [options]</c>).
+/// Every public non-abstract subclass in this assembly is registered automatically by its <see cref="Name"/>.
+/// </summary>
+public abstract class Sample
+{
+    /// <summary>The sub-command name, e.g. <c>max-regression</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>One line for the usage listing.</summary>
+    public abstract string Description { get; }
+
+    /// <summary>Epochs when <c>--epochs</c> is not given.</summary>
+    public virtual int DefaultEpochs => 10;
+
+    /// <summary>Extra help text printed by <c>NAME --help</c> (paper, data, what the table shows).</summary>
+    public virtual string Help => Description;
+
+    /// <summary>
+    /// Runs the sample. Print a results table, add one row per model to <see cref="SampleContext.Results"/> (written to
+    /// results.json), save pictures under <see cref="SampleContext.OutputDirectory"/> through
+    /// <see cref="SampleContext.SavedPicture"/>. Return the process exit code (0 = success).
+    /// </summary>
+    public abstract int Run(SampleContext context);
+}
+
+/// <summary>What a sample gets from the command line and the host.</summary>
+public sealed class SampleContext
+{
+    /// <summary>Training epochs (<c>--epochs</c>, else the sample's default).</summary>
+    public required int Epochs { get; init; }
+    /// <summary>Random seed (<c>--seed</c>, default 0).</summary>
+    public required int Seed { get; init; }
+    /// <summary>Device (<c>--device cpu|cuda|auto</c>, default cpu).</summary>
+    public required SetDevice Device { get; init; }
+    /// <summary>Folder for pictures, models and results.json (<c>--out</c>); created before <see cref="Sample.Run"/>.</summary>
+    public required string OutputDirectory { get; init; }
+    /// <summary>Smoke-test mode (<c>--quick</c>): tiny data and models, seconds to run; the numbers mean nothing.</summary>
+    public bool Quick { get; init; }
+    /// <summary>Where the sample prints.</summary>
+    public TextWriter Out { get; init; } = Console.Out;
+    /// <summary>Cancelled on Ctrl-C: stop training cleanly and still write what exists.</summary>
+    public CancellationToken Cancellation { get; init; }
+    /// <summary>The rows of results.json (one per model/row of the printed table).</summary>
+    public ResultsFile Results { get; } = new();
+    /// <summary>Creates a progress reporter for one training run (a live bar on a terminal, plain lines when redirected).</summary>
+    public Func<string, IProgress<TrainingProgress>> ProgressFactory { get; init; } = label => new Progress<TrainingProgress>(_ => { });
+
+    /// <summary>Creates a progress reporter labelled <paramref name="label"/>.</summary>
+    public IProgress<TrainingProgress> Progress(string label) => ProgressFactory(label);
+
+    /// <summary>Announces a saved picture with its caption (one console line).</summary>
+    public void SavedPicture(string path, string caption) => Out.WriteLine($"[picture] {path}: {caption}");
+}
+
+/// <summary>The rows of a sample's results.json.</summary>
+public sealed class ResultsFile
+{
+    private readonly List<Dictionary<string, object?>> _rows = new();
+
+    /// <summary>The rows added so far.</summary>
+    public IReadOnlyList<Dictionary<string, object?>> Rows => _rows;
+
+    /// <summary>
+    /// Adds a row: <paramref name="model"/> names the model/row, <paramref name="metrics"/> holds our figures under the
+    /// names used in the printed table, <paramref name="paper"/> the paper's figures for the same metrics (if any).
+    /// The host adds seed, epochs and wall time.
+    /// </summary>
+    public void Add(string model, IReadOnlyDictionary<string, double> metrics, IReadOnlyDictionary<string, double>? paper = null,
+        IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        var row = new Dictionary<string, object?> { ["model"] = model, ["metrics"] = metrics, ["paper"] = paper };
+        if (extra != null) foreach (var kv in extra) row[kv.Key] = kv.Value;
+        _rows.Add(row);
+    }
+}
