@@ -11,7 +11,7 @@ namespace SetML;
 /// (<c>SetRegression</c>, <c>SetBinaryClassification</c>, <c>SetMulticlassClassification</c>, <c>SetPoissonRegression</c>)
 /// and shortcuts named after an encoder (<c>DeepSets</c>, …) that fix the encoder type.
 /// </summary>
-public static class SetTrainersCatalog
+public static partial class SetTrainersCatalog
 {
     /// <summary>Set regression with any encoder (Deep Sets when <c>options.Encoder</c> is null). Output: <c>Score</c>.</summary>
     /// <param name="catalog">The regression trainers catalog.</param>

@@ -10,7 +10,7 @@ namespace SetML;
 /// SetML's transforms on <c>mlContext.Transforms</c>. Learned featurizers are one method per encoder
 /// (<c>DeepSets</c>, <c>SetTransformer</c>, …) plus <see cref="SetEncoder"/>, which takes any encoder in its options.
 /// </summary>
-public static class SetTransformsCatalog
+public static partial class SetTransformsCatalog
 {
     /// <summary>
     /// A learned Deep Sets featurizer: trains ρ(pool φ(x)) with a head on <paramref name="labelColumnName"/>
