@@ -40,7 +40,7 @@ public static class Pictures
                 v.LinePattern = LinePattern.Dashed;
             }
         }
-        plt.Title(caption, 14);
+        SetTitle(plt, caption);
         plt.XLabel("epoch");
         plt.YLabel(relative ? yLabel + " ÷ epoch-1 training loss" : yLabel);
         plt.ShowLegend(Alignment.UpperRight);
@@ -63,7 +63,7 @@ public static class Pictures
             var m = plt.Add.Markers(idx.Select(i => xy[i].X).ToArray(), idx.Select(i => xy[i].Y).ToArray(), MarkerShape.FilledCircle, 5, ColorOf(c));
             m.LegendText = classNames[c];
         }
-        plt.Title(caption, 14);
+        SetTitle(plt, caption);
         plt.XLabel("principal component 1");
         plt.YLabel("principal component 2");
         plt.ShowLegend(Edge.Right);
@@ -95,7 +95,7 @@ public static class Pictures
         plt.Axes.SetLimits(-0.1, columns * cell, -0.1, rows * cell + 0.05);
         plt.Axes.Frameless();
         plt.HideGrid();
-        plt.Title(caption, 14);
+        SetTitle(plt, caption);
         if (legend != null) plt.ShowLegend(Alignment.LowerRight);
         return Save(ctx, plt, fileName, caption, 260 * columns, 270 * rows + 60);
     }
@@ -153,7 +153,7 @@ public static class Pictures
         plt.Axes.SetLimits(-1.6, columns * cell, -0.35, rows.Count * (cell + 0.25));
         plt.Axes.Frameless();
         plt.HideGrid();
-        plt.Title(caption, 14);
+        SetTitle(plt, caption);
         return Save(ctx, plt, fileName, caption, 120 * columns + 220, 150 * rows.Count + 60);
     }
 
@@ -178,7 +178,7 @@ public static class Pictures
         }
         plt.Axes.Margins(bottom: 0, top: 0.15);
         plt.YLabel(yLabel);
-        plt.Title(caption, 14);
+        SetTitle(plt, caption);
         return Save(ctx, plt, fileName, caption, Math.Max(600, 110 * names.Count), 500);
     }
 
@@ -202,7 +202,7 @@ public static class Pictures
         }
         plt.XLabel(xLabel);
         plt.YLabel(yLabel);
-        plt.Title(caption, 14);
+        SetTitle(plt, caption);
         plt.ShowLegend(Alignment.LowerRight);
         return Save(ctx, plt, fileName, caption, 700, 600);
     }
@@ -248,6 +248,8 @@ public static class Pictures
             return (x, y);
         }).ToArray();
     }
+
+    private static void SetTitle(Plot plt, string caption) => plt.Title(caption, caption.Length > 90 ? 10 : caption.Length > 65 ? 12 : 14);
 
     private static string Save(SampleContext ctx, Plot plt, string fileName, string caption, int width, int height)
     {
