@@ -97,7 +97,7 @@ public static class Pictures
         plt.HideGrid();
         SetTitle(plt, caption);
         if (legend != null) plt.ShowLegend(Alignment.LowerRight);
-        return Save(ctx, plt, fileName, caption, 260 * columns, 270 * rows + 60);
+        return Save(ctx, plt, fileName, caption, Math.Max(720, 260 * columns), 270 * rows + 60);
     }
 
     private static void AddPoints(Plot plt, float[] set, double ox, double oy, Color color, string? legend, float size, MarkerShape shape = MarkerShape.FilledCircle)
@@ -251,7 +251,8 @@ public static class Pictures
 
     private static void SetTitle(Plot plt, string caption) => plt.Title(caption, caption.Length > 90 ? 10 : caption.Length > 65 ? 12 : 14);
 
-    private static string Save(SampleContext ctx, Plot plt, string fileName, string caption, int width, int height)
+    /// <summary>Saves a ScottPlot <paramref name="plt"/> built by a sample as <paramref name="fileName"/> and announces it.</summary>
+    public static string Save(SampleContext ctx, Plot plt, string fileName, string caption, int width, int height)
     {
         var path = ctx.OutputPath(fileName);
         plt.SavePng(path, width, height);

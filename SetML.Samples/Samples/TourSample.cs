@@ -76,7 +76,7 @@ Pictures: training curves, predicted vs true maxima, the featurizer's embedding 
             var v = Enumerable.Range(0, rng.Next(1, 11)).Select(_ => (float)rng.NextDouble()).ToArray();
             return new NumberSet { Set = v, Label = v.Max() };
         }
-        int nTrain = ctx.Quick ? 200 : 3000, nTest = ctx.Quick ? 100 : 500;
+        int nTrain = ctx.Quick ? 200 : 2000, nTest = ctx.Quick ? 100 : 500;
         var train = ml.Data.LoadFromEnumerable(Enumerable.Range(0, nTrain).Select(_ => Make()).ToList());
         var testRows = Enumerable.Range(0, nTest).Select(_ => Make()).ToList();
         var test = ml.Data.LoadFromEnumerable(testRows);
@@ -110,7 +110,7 @@ Pictures: training curves, predicted vs true maxima, the featurizer's embedding 
     private static TourResult PointSetFeaturizer(SampleContext ctx)
     {
         var ml = new MLContext(ctx.Seed);
-        int nTrain = ctx.Quick ? 200 : 3000, nTest = ctx.Quick ? 100 : 500, maxPoints = ctx.Quick ? 32 : 100;
+        int nTrain = ctx.Quick ? 200 : 2000, nTest = ctx.Quick ? 100 : 500, maxPoints = ctx.Quick ? 32 : 64;
         var trainRows = FashionPointSets.Load(FashionMnistSplit.Train, nTrain, maxPoints, ctx.Seed);
         var testRows = FashionPointSets.Load(FashionMnistSplit.Test, nTest, maxPoints, ctx.Seed + 1);
         var train = ml.Data.LoadFromEnumerable(trainRows);
