@@ -159,7 +159,8 @@ SAB + PMA 0.5941 / 0.4386.";
             var pooled = MaskedPooling.Pool(h, mask, PoolingKind.Mean);    // mean_j φ(x_j)  [B, H]
             var context = pooled.unsqueeze(1).expand(h.shape);             //                [B, N, H]
             var s = psi.forward(torch.cat(new[] { h, context }, -1)).squeeze(-1);
-            return s.masked_fill(mask.logical_not(), float.NegativeInfinity);
+            using var minusInfinity = float.NegativeInfinity.ToScalar();
+            return s.masked_fill(mask.logical_not(), minusInfinity);
         }
     }
 
@@ -181,7 +182,8 @@ SAB + PMA 0.5941 / 0.4386.";
         public override Tensor forward(Tensor x, Tensor mask)
         {
             var h = sab2.forward(sab1.forward(phi.forward(x), mask), mask);
-            return psi.forward(h).squeeze(-1).masked_fill(mask.logical_not(), float.NegativeInfinity);
+            using var minusInfinity = float.NegativeInfinity.ToScalar();
+            return psi.forward(h).squeeze(-1).masked_fill(mask.logical_not(), minusInfinity);
         }
     }
 
@@ -209,8 +211,11 @@ SAB + PMA 0.5941 / 0.4386.";
         {
             long b = x.shape[0], n = x.shape[1], dim = x.shape[2], dh = dim / heads;
             Tensor Split(Tensor t) => t.view(b, n, heads, dh).transpose(1, 2);          // [B, h, N, dh]
-            var logits = Split(q.forward(x)).matmul(Split(k.forward(x)).transpose(-2, -1)) / Math.Sqrt(dh);
-            logits = logits.masked_fill(mask.logical_not().view(b, 1, 1, n), float.NegativeInfinity);
+            // Scalars held explicitly (an implicit temporary Scalar may be finalized while libtorch reads it).
+            using var scale = (1.0 / Math.Sqrt(dh)).ToScalar();
+            using var minusInfinity = float.NegativeInfinity.ToScalar();
+            var logits = Split(q.forward(x)).matmul(Split(k.forward(x)).transpose(-2, -1)).mul(scale);
+            logits = logits.masked_fill(mask.logical_not().view(b, 1, 1, n), minusInfinity);
             var attention = logits.softmax(-1).nan_to_num(0);                             // all-padding rows → 0
             var heads_ = attention.matmul(Split(v.forward(x))).transpose(1, 2).reshape(b, n, dim);
             var h = ln0.forward(x + o.forward(heads_));
