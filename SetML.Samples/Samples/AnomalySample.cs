@@ -116,7 +116,7 @@ SAB + PMA 0.5941 / 0.4386.";
         if (bestScores != null)
         {
             var rows = test.Take(5).Select((t, i) => (
-                $"set {i + 1}: {Short(t.Set.Classes[(t.Anomaly + 1) % size])}s",
+                $"set {i + 1} (normal: {Short(t.Set.Classes[(t.Anomaly + 1) % size])})",
                 (IReadOnlyList<(float[], string, bool)>)Enumerable.Range(0, size).Select(k => (
                     testImages.Image(t.Set.Images[k]), $"{Short(t.Set.Classes[k])} {bestScores[i * size + k]:0.0}", k == t.Anomaly)).ToList())).ToList();
             Pictures.ImageRows(ctx, "anomaly-sets.png", "Test sets: red frame = the true anomaly; under each image its class and the best model's score", rows);
