@@ -53,7 +53,7 @@ internal sealed class LiveProgressHost : IDisposable
             {
                 AnsiConsole.Progress()
                     .AutoClear(false)
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new SpinnerColumn())
                     .Start(ctx =>
                     {
                         task = ctx.AddTask(Markup.Escape($"{label}: starting"), maxValue: 1);
@@ -90,7 +90,7 @@ internal sealed class LiveProgressHost : IDisposable
             {
                 t.MaxValue = p.Epochs;
                 t.Value = p.Epoch;
-                t.Description = Markup.Escape($"{label}: {ConsoleProgress.Describe(p)}");
+                t.Description = Markup.Escape($"{label}: epoch {p.Epoch}/{p.Epochs}  loss {p.TrainingLoss:G4}  ETA {ConsoleProgress.Time(p.Remaining)}");
             }
             if (p.Epoch >= p.Epochs) host.Close();
         }
