@@ -62,6 +62,8 @@ public sealed class StreamingTests
                     x.Dispose(); mask.Dispose();
                 }
                 Assert.AreEqual(sets.Sum(s => (long)s.Length / d), stream.ElementCount);
+                using (var peek = stream.Current())                                    // Current() does not end the stream
+                    Assert.IsTrue(stream.IsStarted && peek.isfinite().all().item<bool>());
                 using var y = stream.Finish();
                 var rows = y.data<float>().ToArray();
                 for (int i = 0; i < sets.Length; i++)
