@@ -29,7 +29,7 @@ public sealed class StreamingSample : Sample
     public override string Description => "Mini-batch consistent encoding (Slot Set Encoder paper, Fig. 3b): a neural process on Fashion-MNIST pixels, streamed context, 10M-element throughput";
 
     /// <inheritdoc />
-    public override int DefaultEpochs => 3;
+    public override int DefaultEpochs => 2;
 
     /// <inheritdoc />
     public override string Help => Description + Environment.NewLine +
@@ -45,7 +45,7 @@ public sealed class StreamingSample : Sample
             ctx.Out.WriteLine("apt-get install dataset-fashion-mnist");
             return 2;
         }
-        int trainImages = ctx.Quick ? 256 : 8_000, testImages = ctx.Quick ? 100 : 1_000;
+        int trainImages = ctx.Quick ? 256 : 6_000, testImages = ctx.Quick ? 100 : 1_000;
         long streamElements = ctx.Quick ? 200_000 : 10_000_000;
         int epochs = ctx.Quick ? 1 : ctx.Epochs;
         var train = FashionMnist.Load(FashionMnistSplit.Train, trainImages);
