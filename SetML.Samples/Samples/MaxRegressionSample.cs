@@ -24,7 +24,7 @@ public sealed class MaxRegressionSample : Sample
     public override string Description => "Set Transformer Table 1: regress the maximum of a set of reals (Deep Sets mean/sum/max vs SAB+PMA)";
 
     /// <inheritdoc />
-    public override int DefaultEpochs => 12;
+    public override int DefaultEpochs => 4;
 
     /// <inheritdoc />
     public override string Help => Description + "\n" +
