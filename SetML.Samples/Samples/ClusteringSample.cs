@@ -93,13 +93,13 @@ public sealed class ClusteringSample : Sample
     public override int Run(SampleContext ctx)
     {
         var ml = new MLContext(ctx.Seed);
-        int stepsPerEpoch = ctx.Quick ? 20 : StepsPerEpoch;
+        int stepsPerEpoch = ctx.Quick ? 8 : StepsPerEpoch;
         int nMin = ctx.Quick ? 20 : 100, nMax = ctx.Quick ? 50 : 500;
         var testRng = new Random(4242);
-        var testSets = Enumerable.Range(0, ctx.Quick ? 20 : TestSets).Select(_ => Generate(testRng, nMin, nMax)).ToList();
+        var testSets = Enumerable.Range(0, ctx.Quick ? 10 : TestSets).Select(_ => Generate(testRng, nMin, nMax)).ToList();
         var test = ml.Data.LoadFromEnumerable(testSets.Select(s => new Row { Set = s.Points }).ToList());
         double oracle = Oracle(testSets);
-        int width = ctx.Quick ? 32 : 128;
+        int width = ctx.Quick ? 16 : 128;
 
         int epochs = ctx.Quick ? 1 : ctx.Epochs;
         var trainRng = new Random(ctx.Seed + 2);
