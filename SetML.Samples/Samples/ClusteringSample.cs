@@ -32,7 +32,7 @@ public sealed class ClusteringSample : Sample
     public override string Description => "Set Transformer Table 2: amortized clustering of 2-D mixtures of 4 Gaussians (LL0/LL1 per point)";
 
     /// <inheritdoc />
-    public override int DefaultEpochs => 8;
+    public override int DefaultEpochs => 4;
 
     /// <inheritdoc />
     public override string Help => Description + "\n" +
