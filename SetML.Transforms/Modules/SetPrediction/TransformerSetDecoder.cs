@@ -1,0 +1,128 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SetML.Modules.SetPrediction;
+
+/// <summary>How the <see cref="TransformerSetDecoder"/> creates its initial set.</summary>
+public enum InitialSetKind
+{
+    /// <summary>N learned slot vectors (DETR's object queries).</summary>
+    Learned,
+    /// <summary>
+    /// N vectors sampled from a learned normal distribution N(μ, diag σ²) shared by all slots (TSPN). At prediction time
+    /// the samples come from a generator with a fixed seed, so predictions are reproducible.
+    /// </summary>
+    Sampled,
+}
+
+/// <summary>
+/// One refinement layer of the <see cref="TransformerSetDecoder"/> (pre-norm): the slots attend to each other
+/// (self-attention, permutation-equivariant), then to the memory tokens derived from z (cross-attention), then an rFF:
+/// <c>S ← S + SelfAttn(LN S); S ← S + CrossAttn(LN S, Z); S ← S + rFF(LN S)</c>.
+/// </summary>
+/// <remarks>
+/// Built on TorchSharp's <c>nn.MultiheadAttention</c> (sequence-first <c>[L, B, E]</c>); no key-padding mask is needed
+/// because every slot and memory token is real. The Set Transformer blocks (MAB/SAB) of SetML were not yet available
+/// when this decoder was written; the layer is the same computation as SAB followed by a MAB to the memory.
+/// </remarks>
+public sealed class SetRefinementLayer : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly MultiheadAttention selfAttention, crossAttention;
+    private readonly LayerNorm norm1, norm2, norm3;
+    private readonly Mlp rff;
+
+    /// <summary>Creates the layer of width <paramref name="dimension"/> with <paramref name="heads"/> heads.</summary>
+    public SetRefinementLayer(int dimension, int heads) : base(nameof(SetRefinementLayer))
+    {
+        selfAttention = nn.MultiheadAttention(dimension, heads);
+        crossAttention = nn.MultiheadAttention(dimension, heads);
+        norm1 = nn.LayerNorm(dimension);
+        norm2 = nn.LayerNorm(dimension);
+        norm3 = nn.LayerNorm(dimension);
+        rff = new Mlp(dimension, new[] { 2 * dimension }, dimension);
+        RegisterComponents();
+    }
+
+    /// <summary>Refines slots <c>[B, N, E]</c> given memory <c>[B, K, E]</c>.</summary>
+    public override Tensor forward(Tensor slots, Tensor memory)
+    {
+        using var scope = torch.NewDisposeScope();
+        var s = slots.transpose(0, 1);                       // [N, B, E]
+        var m = memory.transpose(0, 1);                      // [K, B, E]
+        var h = norm1.forward(s);
+        s = s + selfAttention.forward(h, h, h, null, false, null).Item1;
+        h = norm2.forward(s);
+        s = s + crossAttention.forward(h, m, m, null, false, null).Item1;
+        s = s + rff.forward(norm3.forward(s));
+        return s.transpose(0, 1).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Transformer set predictor in the style of TSPN (Kosiorek et al. 2020) and DETR (Carion et al. 2020): an initial
+/// set of N slots (learned, or sampled from a learned distribution) is refined by attention layers conditioned on z
+/// (z is projected to K memory tokens), and each slot is read out as an element plus a presence; the set size is the
+/// number of slots with presence ≥ 0.5. Self-attention lets slots agree on who is responsible for which element,
+/// which is what an MLP decoder cannot do.
+/// </summary>
+public sealed class TransformerSetDecoder : SetDecoder
+{
+    private readonly Linear memory;
+    private readonly Parameter slots;
+    private readonly Parameter logScale;
+    private readonly ModuleList<SetRefinementLayer> layers = new();
+    private readonly LayerNorm outputNorm;
+    private readonly Linear elementHead, presenceHead;
+    private readonly int modelDimension, memoryTokens;
+
+    /// <summary>Creates the decoder.</summary>
+    /// <param name="latentDimension">Size of z.</param>
+    /// <param name="elementDimension">Element dimension d.</param>
+    /// <param name="slots">N.</param>
+    /// <param name="modelDimension">Attention width E.</param>
+    /// <param name="heads">Attention heads.</param>
+    /// <param name="layerCount">Refinement layers.</param>
+    /// <param name="memoryTokens">K: z is projected to K tokens of width E.</param>
+    /// <param name="initialSet">Learned slots or samples.</param>
+    public TransformerSetDecoder(int latentDimension, int elementDimension, int slots, int modelDimension = 64, int heads = 4,
+        int layerCount = 3, int memoryTokens = 4, InitialSetKind initialSet = InitialSetKind.Learned)
+        : base(nameof(TransformerSetDecoder), latentDimension, elementDimension, slots)
+    {
+        if (modelDimension % heads != 0) throw new ArgumentException($"ModelDimension {modelDimension} must be a multiple of Heads {heads}.", nameof(modelDimension));
+        this.modelDimension = modelDimension;
+        this.memoryTokens = memoryTokens;
+        InitialSet = initialSet;
+        memory = nn.Linear(latentDimension, memoryTokens * modelDimension);
+        // Learned: one vector per slot. Sampled: μ (one shared row) and log σ.
+        this.slots = nn.Parameter(torch.randn(initialSet == InitialSetKind.Learned ? slots : 1, modelDimension) * 0.5);
+        logScale = nn.Parameter(torch.zeros(modelDimension));
+        for (int i = 0; i < layerCount; i++) layers.Add(new SetRefinementLayer(modelDimension, heads));
+        outputNorm = nn.LayerNorm(modelDimension);
+        elementHead = nn.Linear(modelDimension, elementDimension);
+        presenceHead = nn.Linear(modelDimension, 1);
+        RegisterComponents();
+    }
+
+    /// <summary>How the initial set is created.</summary>
+    public InitialSetKind InitialSet { get; }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<PredictedSetState> Decode(Tensor z, bool training, int? steps = null)
+    {
+        long b = z.shape[0];
+        var mem = memory.forward(z).view(b, memoryTokens, modelDimension);
+        Tensor s;
+        if (InitialSet == InitialSetKind.Learned) s = slots.unsqueeze(0).expand(b, -1, -1);
+        else
+        {
+            // TSPN: S⁽⁰⁾ = μ + σ ⊙ ε, ε ~ N(0, I); fixed generator at prediction time for reproducible outputs.
+            Generator? gen = training ? null : new Generator(12345, z.device);
+            var eps = torch.randn(new long[] { b, Slots, modelDimension }, dtype: z.dtype, device: z.device, generator: gen);
+            s = slots.unsqueeze(0) + logScale.exp() * eps;
+        }
+        foreach (var layer in layers) s = layer.forward(s, mem);
+        var h = outputNorm.forward(s);
+        return new[] { new PredictedSetState(elementHead.forward(h), presenceHead.forward(h).squeeze(-1).sigmoid()) };
+    }
+}
