@@ -14,7 +14,7 @@ public sealed class AssignmentTests
         var used = new bool[large];
         void Rec(int i, double acc)
         {
-            if (i == small) { best = acc; return; }
+            if (i == small) { best = Math.Min(best, acc); return; }
             for (int j = 0; j < large; j++)
             {
                 if (used[j]) continue;
