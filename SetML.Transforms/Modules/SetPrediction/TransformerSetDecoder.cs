@@ -11,7 +11,7 @@ public enum InitialSetKind
     Learned,
     /// <summary>
     /// N vectors sampled from a learned normal distribution N(μ, diag σ²) shared by all slots (TSPN). At prediction time
-    /// the samples come from a generator with a fixed seed, so predictions are reproducible.
+    /// one fixed sample (seeded generator) is used, so predictions are reproducible and independent of batching.
     /// </summary>
     Sampled,
 }
@@ -116,9 +116,15 @@ public sealed class TransformerSetDecoder : SetDecoder
         if (InitialSet == InitialSetKind.Learned) s = slots.unsqueeze(0).expand(b, -1, -1);
         else
         {
-            // TSPN: S⁽⁰⁾ = μ + σ ⊙ ε, ε ~ N(0, I); fixed generator at prediction time for reproducible outputs.
-            Generator? gen = training ? null : new Generator(12345, z.device);
-            var eps = torch.randn(new long[] { b, Slots, modelDimension }, dtype: z.dtype, device: z.device, generator: gen);
+            // TSPN: S⁽⁰⁾ = μ + σ ⊙ ε, ε ~ N(0, I). At prediction time one fixed sample (seeded generator) is shared by
+            // all rows, so a row's prediction depends neither on the call nor on the batch it is in.
+            Tensor eps;
+            if (training) eps = torch.randn(new long[] { b, Slots, modelDimension }, dtype: z.dtype, device: z.device);
+            else
+            {
+                using var gen = new Generator(12345, z.device);
+                eps = torch.randn(new long[] { 1, Slots, modelDimension }, dtype: z.dtype, device: z.device, generator: gen).expand(b, -1, -1);
+            }
             s = slots.unsqueeze(0) + logScale.exp() * eps;
         }
         foreach (var layer in layers) s = layer.forward(s, mem);
