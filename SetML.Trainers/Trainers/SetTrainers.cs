@@ -47,7 +47,7 @@ public abstract class SetTrainerBase : IEstimator<SetModelTransformer>
             new EncoderTraining.OutputNames(null));
 
     /// <summary>The columns the trained model adds (SchemaShape form).</summary>
-    private protected abstract IEnumerable<SchemaShape.Column> OutputColumns();
+    private protected abstract IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema);
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
@@ -56,7 +56,7 @@ public abstract class SetTrainerBase : IEstimator<SetModelTransformer>
         if (!SchemaShapes.TryFindColumn(inputSchema, Label, out _))
             throw new SetColumnException(Label, null, SetRule.ColumnExists, "the label column was not found in the input schema");
         var cols = inputSchema.ToDictionary(c => c.Name);
-        foreach (var c in OutputColumns()) cols[c.Name] = c;
+        foreach (var c in OutputColumns(inputSchema)) cols[c.Name] = c;
         return SchemaShapes.Shape(cols.Values);
     }
 
@@ -71,7 +71,7 @@ public sealed class SetRegressionTrainer : SetTrainerBase
     /// <inheritdoc />
     public override SetTask Task => SetTask.Regression;
     private protected override RegressionLoss RegressionLoss => ((SetRegressionOptions)Options).Loss;
-    private protected override IEnumerable<SchemaShape.Column> OutputColumns()
+    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
     {
         yield return Scalar("Score", NumberDataViewType.Single);
     }
@@ -84,7 +84,7 @@ public sealed class SetBinaryClassificationTrainer : SetTrainerBase
         : base(env, label, set, d, options) { }
     /// <inheritdoc />
     public override SetTask Task => SetTask.BinaryClassification;
-    private protected override IEnumerable<SchemaShape.Column> OutputColumns()
+    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
     {
         yield return Scalar("Score", NumberDataViewType.Single);
         yield return Scalar("Probability", NumberDataViewType.Single);
@@ -99,10 +99,14 @@ public sealed class SetMulticlassClassificationTrainer : SetTrainerBase
         : base(env, label, set, d, options) { }
     /// <inheritdoc />
     public override SetTask Task => SetTask.MulticlassClassification;
-    private protected override IEnumerable<SchemaShape.Column> OutputColumns()
+    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
     {
-        yield return SchemaShapes.Column("Score", SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
-        yield return SchemaShapes.Column("PredictedLabel", SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true);
+        // Like ML.NET's multiclass trainers: class names flow from the label's KeyValues to Score (SlotNames) and PredictedLabel (KeyValues).
+        bool named = SchemaShapes.TryFindColumn(inputSchema, Label, out var label) && SchemaShapes.TryFindColumn(label.Annotations, "KeyValues", out _);
+        var keyValues = named ? SchemaShapes.Shape(new[] { SchemaShapes.Column("KeyValues", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) }) : null;
+        var slotNames = named ? SchemaShapes.Shape(new[] { SchemaShapes.Column("SlotNames", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) }) : null;
+        yield return SchemaShapes.Column("Score", SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, slotNames);
+        yield return SchemaShapes.Column("PredictedLabel", SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, keyValues);
     }
 }
 
@@ -116,7 +120,7 @@ public sealed class SetPoissonRegressionTrainer : SetTrainerBase
         : base(env, label, set, d, options) { }
     /// <inheritdoc />
     public override SetTask Task => SetTask.PoissonRegression;
-    private protected override IEnumerable<SchemaShape.Column> OutputColumns()
+    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
     {
         yield return Scalar("Score", NumberDataViewType.Single);
         yield return Scalar("PredictedCount", NumberDataViewType.Single);

@@ -25,6 +25,7 @@ public static class MaskedPooling
     /// <summary>Pools <c>x [B, N, F]</c> over N using <c>mask [B, N]</c> → <c>[B, F]</c>.</summary>
     public static Tensor Pool(Tensor x, Tensor mask, PoolingKind kind)
     {
+        if (x.shape[1] == 0) return torch.zeros(x.shape[0], x.shape[2], dtype: x.dtype, device: x.device);
         using var scope = torch.NewDisposeScope();
         var m = mask.unsqueeze(-1);                        // [B, N, 1] bool
         Tensor result;

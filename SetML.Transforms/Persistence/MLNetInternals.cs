@@ -159,6 +159,9 @@ namespace SetML.Persistence
         /// <summary>Turns a column list into a <see cref="SchemaShape"/>.</summary>
         public static SchemaShape Shape(IEnumerable<SchemaShape.Column> columns) => new SchemaShape(columns);
 
+        /// <summary>The schema shape of a schema (ML.NET's SchemaShape.Create is internal).</summary>
+        public static SchemaShape FromSchema(DataViewSchema schema) => SchemaShape.Create(schema);
+
         /// <summary>Finds a column of a schema shape by name (ML.NET's TryFindColumn is internal).</summary>
         public static bool TryFindColumn(SchemaShape shape, string name, out SchemaShape.Column column) => shape.TryFindColumn(name, out column);
 

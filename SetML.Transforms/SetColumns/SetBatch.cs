@@ -11,7 +11,8 @@ namespace SetML.SetColumns;
 public static class SetBatch
 {
     /// <summary>
-    /// Pads <paramref name="sets"/> (each of length n_i·d, row-major) into <c>(x [B, Nmax, d], mask [B, Nmax])</c>.
+    /// Pads <paramref name="sets"/> (each of length n_i·d, row-major) into <c>(x [B, Nmax, d], mask [B, Nmax])</c>,
+    /// with Nmax = max(1, max_i n_i, <paramref name="minimumLength"/>).
     /// </summary>
     /// <param name="sets">The sets, each a flat array of n_i·d values.</param>
     /// <param name="elementDimension">The element dimension d.</param>
@@ -20,7 +21,9 @@ public static class SetBatch
     public static (Tensor X, Tensor Mask) Pad(IReadOnlyList<float[]> sets, int elementDimension, Device? device = null, int minimumLength = 0)
     {
         int b = sets.Count, d = elementDimension;
-        int nmax = Math.Max(minimumLength, 0);
+        // At least one (masked) slot: a batch of empty sets is still a well-formed [B, 1, d] tensor, so no module
+        // ever reduces over an empty axis (max over zero elements is undefined; SetML returns 0 for empty sets).
+        int nmax = Math.Max(minimumLength, 1);
         foreach (var s in sets) nmax = Math.Max(nmax, s.Length / d);
         var data = new float[(long)b * nmax * d];
         var mask = new bool[(long)b * nmax];

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace SetML.Tests.Foundation;
+
+/// <summary>
+/// Entry point of SetML.Tests.dll when run as a program (the test host never calls it). Used by
+/// <see cref="PersistenceTests"/> to load a saved model in a separate process, as a user's application would:
+/// <c>dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json</c>.
+/// INPUT.json: array of point sets (float arrays). OUTPUT.json: { "transform": [bits], "engine": [bits] } with the
+/// Score of each row through Transform and through PredictionEngine, as the raw int bits of the float.
+/// </summary>
+public static class ModelCheckProgram
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length != 4 || args[0] != "predict-model")
+        {
+            Console.Error.WriteLine("usage: dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json");
+            return 2;
+        }
+        var sets = JsonSerializer.Deserialize<float[][]>(File.ReadAllText(args[2]))!;
+        var ml = new MLContext(seed: 123);
+        var model = ml.Model.Load(args[1], out _);
+        var (transform, engine) = Predict(ml, model, sets);
+        File.WriteAllText(args[3], JsonSerializer.Serialize(new Dictionary<string, int[]> { ["transform"] = transform, ["engine"] = engine }));
+        return 0;
+    }
+
+    /// <summary>Scores through Transform and through a PredictionEngine, as float bit patterns.</summary>
+    public static (int[] Transform, int[] Engine) Predict(MLContext ml, ITransformer model, float[][] sets)
+    {
+        var rows = sets.Select(s => new PointSetRow { Points = s }).ToList();
+        var scores = model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float>("Score").ToArray();
+        var engine = ml.Model.CreatePredictionEngine<PointSetRow, ScoreRow>(model);
+        var engineScores = rows.Select(r => engine.Predict(r).Score).ToArray();
+        return (scores.Select(BitConverter.SingleToInt32Bits).ToArray(), engineScores.Select(BitConverter.SingleToInt32Bits).ToArray());
+    }
+}
+
+/// <summary>Prediction output row.</summary>
+public sealed class ScoreRow
+{
+    public float Score { get; set; }
+}

@@ -1,0 +1,106 @@
+using Microsoft.ML;
+using SetML.Models;
+using SetML.Modules;
+using SetML.Training;
+using SetML.Transforms;
+
+namespace SetML;
+
+public static partial class SetTransformsCatalog
+{
+    /// <summary>
+    /// A learned Slot Set Encoder featurizer (Andreis et al. 2021): trains ρ(SSE_T(…SSE_1(φ(x)))) with a head on
+    /// <paramref name="labelColumnName"/> and outputs the embedding. Mini-batch consistent: the fitted model can also
+    /// encode huge sets chunk by chunk (<see cref="StreamingExtensions.CreateStreamingEncoder"/>).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="SlotSetEncoderOptions"/>.</param>
+    public static SetFeaturizerEstimator SlotSetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, SlotSetEncoderOptions>(new SlotSetEncoderOptions(), nameof(SlotSetEncoder)));
+
+    /// <summary>A learned FSPool featurizer (Zhang et al. 2019): ρ(FSPool(φ(x))). See <see cref="SlotSetEncoder"/> for the parameters.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="FSPoolOptions"/>.</param>
+    public static SetFeaturizerEstimator FSPool(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, FSPoolOptions>(new FSPoolOptions(), nameof(FSPool)));
+
+    /// <summary>A learned Janossy-pooling featurizer (Murphy et al. 2019): k-ary or π-SGD. See <see cref="SlotSetEncoder"/> for the parameters.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="JanossyOptions"/>.</param>
+    public static SetFeaturizerEstimator Janossy(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, JanossyOptions>(new JanossyOptions(), nameof(Janossy)));
+
+    /// <summary>A learned relation-network featurizer (Santoro et al. 2017): f(Σ_{i,j} g(x_i, x_j)). See <see cref="SlotSetEncoder"/> for the parameters.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="RelationNetworkOptions"/>.</param>
+    public static SetFeaturizerEstimator RelationNetwork(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, RelationNetworkOptions>(new RelationNetworkOptions(), nameof(RelationNetwork)));
+
+    /// <summary>
+    /// A learned dot-product attention-pooling featurizer (the Set Transformer paper's "rFF + Dotprod" baseline).
+    /// See <see cref="SlotSetEncoder"/> for the parameters.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="AttentionPoolingOptions"/>.</param>
+    public static SetFeaturizerEstimator AttentionPooling(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, AttentionPoolingOptions>(new AttentionPoolingOptions(), nameof(AttentionPooling)));
+
+    /// <summary>
+    /// A learned "rFFp + Pooling" featurizer: permutation-equivariant rFFp-mean/rFFp-max layers (Deep Sets eq. 4), pooling
+    /// and ρ. See <see cref="SlotSetEncoder"/> for the parameters.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="EquivariantDeepSetsOptions"/>.</param>
+    public static SetFeaturizerEstimator EquivariantDeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, EquivariantDeepSetsOptions>(new EquivariantDeepSetsOptions(), nameof(EquivariantDeepSets)));
+
+    /// <summary>
+    /// A non-learned set featurizer: per-feature sum/mean/max/min and the element count of each set, concatenated in the
+    /// order given into one fixed-size vector (d values per feature statistic, 1 for the count; slot names like
+    /// <c>Max[2]</c>). Empty sets give 0 for every statistic. Saved and loaded like any SetML model.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Vector column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="kinds">The statistics, in output order (default: mean).</param>
+    public static SetPoolingEstimator SetPooling(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, params SetPoolingKind[] kinds)
+        => new(GetEnvironment(catalog), outputColumnName, inputColumnName, elementDimension, kinds);
+}

@@ -1,0 +1,74 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using SetML.Models;
+using SetML.Persistence;
+using SetML.SetColumns;
+using SetML.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Transforms;
+
+/// <summary>
+/// Shared training plumbing of the Set Transformer family's trainers: seeds and creates the network from the spec,
+/// splits off validation rows, runs <see cref="TrainingLoop.Run"/>, and wraps the result in a <see cref="SetModelTransformer"/>.
+/// </summary>
+internal static class SpecTraining
+{
+    public static SetModelTransformer Fit(IHostEnvironment env, ModelSpec spec, SetModelOptions options, int rows,
+        Func<nn.Module, Device, int[], Tensor> batchLoss, string title)
+    {
+        var host = env.Register("SetML");
+        using var ch = host.Start(title);
+        if (rows == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty ({title}).");
+        var device = TorchRuntime.Resolve(options.Device);
+        nn.Module network;
+        lock (TorchRuntime.InitializationLock)
+        {
+            TorchRuntime.Seed(options.Seed);
+            network = spec.CreateNetwork();
+        }
+        if (device.type != DeviceType.CPU) network.to(device);
+
+        var order = Enumerable.Range(0, rows).ToArray();
+        int nValid = options.ValidationFraction > 0 ? (int)Math.Round(rows * options.ValidationFraction) : 0;
+        if (nValid > 0) TrainingLoop.Shuffle(order, new Random(options.Seed ^ 0x5e7));
+        var valid = order.Take(nValid).ToArray();
+        var train = order.Skip(nValid).ToArray();
+        ch.Info($"{train.Length} training sets, {valid.Length} validation sets.");
+        double ValidationLoss()
+        {
+            double sum = 0;
+            for (int start = 0; start < valid.Length; start += options.BatchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                var idx = valid.AsSpan(start, Math.Min(options.BatchSize, valid.Length - start)).ToArray();
+                sum += batchLoss(network, device, idx).item<float>() * idx.Length;
+            }
+            return sum / valid.Length;
+        }
+        try
+        {
+            var result = TrainingLoop.Run(network, options, train.Length, idx => batchLoss(network, device, idx.Select(i => train[i]).ToArray()),
+                valid.Length > 0 ? ValidationLoss : null, msg => ch.Info(msg));
+            ch.Info($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize);
+    }
+
+    public static ModelInput SetInput(string column, int d, SetModelOptions options) => new()
+    {
+        ColumnName = column, Kind = ModelInputKind.Set, ElementDimension = d,
+        Rules = new SetRules { AllowEmpty = options.AllowEmptySets, MaximumSetSize = options.MaximumSetSize },
+    };
+
+    public static SchemaShape.Column Vector(string name, bool variable = false)
+        => SchemaShapes.Column(name, variable ? SchemaShape.Column.VectorKind.VariableVector : SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+}
+

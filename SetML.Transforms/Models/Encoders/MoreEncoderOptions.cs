@@ -1,0 +1,200 @@
+using SetML.Modules;
+
+namespace SetML.Models;
+
+/// <summary>
+/// Options of the (hierarchical) <see cref="Modules.SlotSetEncoder"/> (Andreis et al. 2021): ρ(flatten(SSE_T(…SSE_1(φ(X))))).
+/// Mini-batch consistent: a trained model can encode sets chunk by chunk (<see cref="StreamingSetEncoder"/>).
+/// </summary>
+public sealed class SlotSetEncoderOptions : SetEncoderOptions
+{
+    /// <summary>Hidden widths of φ, the row-wise MLP before the first level. Default: [64, 64] (the paper's Table 3).</summary>
+    public int[] PhiHiddenSizes { get; set; } = { 64, 64 };
+    /// <summary>Output width of φ; 0 = no φ (the first level reads the raw elements). Default: 64.</summary>
+    public int PhiOutputDimension { get; set; } = 64;
+    /// <summary>
+    /// Slots K_t of each level of the hierarchy (eq. 6), lowest first. Default: [16]. With random slots, every level but
+    /// the last may change K after training (use e.g. [16, 1] for that).
+    /// </summary>
+    public int[] SlotCounts { get; set; } = { 16 };
+    /// <summary>Slot dimension h. Default: 32.</summary>
+    public int SlotDimension { get; set; } = 32;
+    /// <summary>Dimension d̂ of the k/q/v projections (the width of each output slot). Default: 32.</summary>
+    public int AttentionDimension { get; set; } = 32;
+    /// <summary>Aggregation g over elements and chunks: sum, mean, max or min. Default: <see cref="PoolingKind.Sum"/> (the paper's).</summary>
+    public PoolingKind Aggregation { get; set; } = PoolingKind.Sum;
+    /// <summary>Random slots S ~ N(μ, diag σ) or deterministic learned slots. Default: <see cref="SlotInitialization.Random"/>.</summary>
+    public SlotInitialization SlotInitialization { get; set; } = SlotInitialization.Random;
+    /// <summary>
+    /// Seed of the slot draw used at prediction time (random slots): every prediction uses the same draw from a generator
+    /// seeded with SlotSeed + level, so the trained transformer is deterministic. Training draws fresh slots. Default: 0.
+    /// </summary>
+    public int SlotSeed { get; set; }
+    /// <summary>Hidden widths of ρ, the MLP on the flattened K_T·d̂ slots. Default: [128].</summary>
+    public int[] RhoHiddenSizes { get; set; } = { 128 };
+    /// <summary>Embedding size (output of ρ); 0 = no ρ, the embedding is the flattened K_T·d̂ slots. Default: 32.</summary>
+    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>Activation of φ and ρ. Default: ReLU.</summary>
+    public Activation Activation { get; set; } = Activation.ReLU;
+
+    /// <inheritdoc />
+    public override bool IsMiniBatchConsistent => true;
+
+    /// <inheritdoc />
+    public override int CreateEmbeddingDimension(int elementDimension)
+        => EmbeddingDimension > 0 ? EmbeddingDimension : Validated().SlotCounts[^1] * AttentionDimension;
+
+    /// <inheritdoc />
+    public override SetEncoder CreateEncoder(int elementDimension)
+    {
+        Validated();
+        return new Modules.SlotSetEncoder(elementDimension, PhiHiddenSizes, PhiOutputDimension, SlotCounts, SlotDimension,
+            AttentionDimension, Aggregation, SlotInitialization, SlotSeed, RhoHiddenSizes, EmbeddingDimension, Activation);
+    }
+
+    private SlotSetEncoderOptions Validated()
+    {
+        if (SlotCounts == null || SlotCounts.Length == 0 || SlotCounts.Any(k => k < 1))
+            throw new ArgumentException("SlotCounts must list at least one level, each with K ≥ 1 slots.", nameof(SlotCounts));
+        if (SlotDimension < 1) throw new ArgumentException("SlotDimension must be ≥ 1.", nameof(SlotDimension));
+        if (AttentionDimension < 1) throw new ArgumentException("AttentionDimension must be ≥ 1.", nameof(AttentionDimension));
+        if (EmbeddingDimension < 0) throw new ArgumentException("EmbeddingDimension must be ≥ 0.", nameof(EmbeddingDimension));
+        if (PhiOutputDimension < 0) throw new ArgumentException("PhiOutputDimension must be ≥ 0.", nameof(PhiOutputDimension));
+        return this;
+    }
+}
+
+/// <summary>Options of the <see cref="FSPoolEncoder"/>: ρ(FSPool(φ(X))) (Zhang et al. 2019). Not mini-batch consistent (sorting).</summary>
+public sealed class FSPoolOptions : SetEncoderOptions
+{
+    /// <summary>Hidden widths of φ. Default: [64, 64].</summary>
+    public int[] PhiHiddenSizes { get; set; } = { 64, 64 };
+    /// <summary>Width of φ's output, the number of sorted channels. Default: 64.</summary>
+    public int LatentDimension { get; set; } = 64;
+    /// <summary>Pieces of each piecewise-linear weight function. Default: 20 (the paper's).</summary>
+    public int Pieces { get; set; } = 20;
+    /// <summary>Hidden widths of ρ. Default: [64].</summary>
+    public int[] RhoHiddenSizes { get; set; } = { 64 };
+    /// <summary>Embedding size. Default: 32.</summary>
+    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>Activation. Default: ReLU.</summary>
+    public Activation Activation { get; set; } = Activation.ReLU;
+
+    /// <inheritdoc />
+    public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+    /// <inheritdoc />
+    public override SetEncoder CreateEncoder(int elementDimension)
+    {
+        if (Pieces < 1) throw new ArgumentException("Pieces must be ≥ 1.", nameof(Pieces));
+        return new FSPoolEncoder(elementDimension, PhiHiddenSizes, LatentDimension, Pieces, RhoHiddenSizes, EmbeddingDimension, Activation);
+    }
+}
+
+/// <summary>Options of the <see cref="JanossyEncoder"/> (Murphy et al. 2019): k-ary Janossy pooling or π-SGD.</summary>
+public sealed class JanossyOptions : SetEncoderOptions
+{
+    /// <summary>k-ary (exact, O(n^k)) or π-SGD (k = n, sampled permutations). Default: <see cref="JanossyMode.KAry"/>.</summary>
+    public JanossyMode Mode { get; set; } = JanossyMode.KAry;
+    /// <summary>k of k-ary pooling: 1, 2 or 3. Default: 2.</summary>
+    public int TupleSize { get; set; } = 2;
+    /// <summary>Hidden widths of φ (k-ary: on the concatenated tuple; π-SGD: per element before the GRU). Default: [64].</summary>
+    public int[] PhiHiddenSizes { get; set; } = { 64 };
+    /// <summary>Width of the pooled representation (φ's output, or the GRU state). Default: 64.</summary>
+    public int LatentDimension { get; set; } = 64;
+    /// <summary>π-SGD: permutations sampled per set and step during training. Default: 1 (the paper's π-SGD).</summary>
+    public int TrainingPermutations { get; set; } = 1;
+    /// <summary>π-SGD: permutations averaged per set at prediction. Default: 20.</summary>
+    public int InferencePermutations { get; set; } = 20;
+    /// <summary>π-SGD: seed of the prediction-time permutations (predictions are deterministic given it). Default: 0.</summary>
+    public int PermutationSeed { get; set; }
+    /// <summary>Hidden widths of ρ. Default: [64].</summary>
+    public int[] RhoHiddenSizes { get; set; } = { 64 };
+    /// <summary>Embedding size. Default: 32.</summary>
+    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>Activation. Default: ReLU.</summary>
+    public Activation Activation { get; set; } = Activation.ReLU;
+
+    /// <inheritdoc />
+    public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+    /// <inheritdoc />
+    public override SetEncoder CreateEncoder(int elementDimension)
+        => new JanossyEncoder(elementDimension, Mode, TupleSize, PhiHiddenSizes, LatentDimension, TrainingPermutations,
+            InferencePermutations, PermutationSeed, RhoHiddenSizes, EmbeddingDimension, Activation);
+}
+
+/// <summary>
+/// Options of the <see cref="EquivariantDeepSetsEncoder"/>: rFFp-mean/rFFp-max layers + pooling + ρ (the Set Transformer
+/// paper's "rFFp + Pooling" baseline). Not mini-batch consistent.
+/// </summary>
+public sealed class EquivariantDeepSetsOptions : SetEncoderOptions
+{
+    /// <summary>Widths of the rFFp layers. Default: [64, 64].</summary>
+    public int[] LayerSizes { get; set; } = { 64, 64 };
+    /// <summary>Pooling inside each rFFp layer: mean (rFFp-mean) or max (rFFp-max). Default: <see cref="PoolingKind.Mean"/>.</summary>
+    public PoolingKind LayerPooling { get; set; } = PoolingKind.Mean;
+    /// <summary>Final pooling over elements. Default: <see cref="PoolingKind.Mean"/>.</summary>
+    public PoolingKind Pooling { get; set; } = PoolingKind.Mean;
+    /// <summary>Hidden widths of ρ. Default: [64].</summary>
+    public int[] RhoHiddenSizes { get; set; } = { 64 };
+    /// <summary>Embedding size. Default: 32.</summary>
+    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>Activation. Default: ReLU.</summary>
+    public Activation Activation { get; set; } = Activation.ReLU;
+
+    /// <inheritdoc />
+    public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+    /// <inheritdoc />
+    public override SetEncoder CreateEncoder(int elementDimension)
+        => new EquivariantDeepSetsEncoder(elementDimension, LayerSizes, LayerPooling, Pooling, RhoHiddenSizes, EmbeddingDimension, Activation);
+}
+
+/// <summary>Options of the <see cref="RelationNetworkEncoder"/> (Santoro et al. 2017): f(Σ_{i,j} g(x_i, x_j)). O(n²); not mini-batch consistent.</summary>
+public sealed class RelationNetworkOptions : SetEncoderOptions
+{
+    /// <summary>Hidden widths of g (on pairs). Default: [64].</summary>
+    public int[] GHiddenSizes { get; set; } = { 64 };
+    /// <summary>Output width of g. Default: 64.</summary>
+    public int LatentDimension { get; set; } = 64;
+    /// <summary>Sum (the paper) or mean over the n² pairs. Default: <see cref="PoolingKind.Sum"/>.</summary>
+    public PoolingKind PairPooling { get; set; } = PoolingKind.Sum;
+    /// <summary>Hidden widths of f. Default: [64].</summary>
+    public int[] FHiddenSizes { get; set; } = { 64 };
+    /// <summary>Embedding size. Default: 32.</summary>
+    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>Activation. Default: ReLU.</summary>
+    public Activation Activation { get; set; } = Activation.ReLU;
+
+    /// <inheritdoc />
+    public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+    /// <inheritdoc />
+    public override SetEncoder CreateEncoder(int elementDimension)
+        => new RelationNetworkEncoder(elementDimension, GHiddenSizes, LatentDimension, PairPooling, FHiddenSizes, EmbeddingDimension, Activation);
+}
+
+/// <summary>Options of the <see cref="AttentionPoolingEncoder"/>: the Set Transformer paper's "rFF + Dotprod" baseline. Not mini-batch consistent.</summary>
+public sealed class AttentionPoolingOptions : SetEncoderOptions
+{
+    /// <summary>Hidden widths of the row-wise rFF. Default: [64].</summary>
+    public int[] PhiHiddenSizes { get; set; } = { 64 };
+    /// <summary>Width of the pooled features. Default: 64.</summary>
+    public int LatentDimension { get; set; } = 64;
+    /// <summary>Width of keys and query. Default: 32.</summary>
+    public int AttentionDimension { get; set; } = 32;
+    /// <summary>Hidden widths of ρ. Default: [64].</summary>
+    public int[] RhoHiddenSizes { get; set; } = { 64 };
+    /// <summary>Embedding size. Default: 32.</summary>
+    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>Activation. Default: ReLU.</summary>
+    public Activation Activation { get; set; } = Activation.ReLU;
+
+    /// <inheritdoc />
+    public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+    /// <inheritdoc />
+    public override SetEncoder CreateEncoder(int elementDimension)
+        => new AttentionPoolingEncoder(elementDimension, PhiHiddenSizes, LatentDimension, AttentionDimension, RhoHiddenSizes, EmbeddingDimension, Activation);
+}

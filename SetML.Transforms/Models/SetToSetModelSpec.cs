@@ -1,0 +1,160 @@
+using SetML.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Models;
+
+/// <summary>What a set → set (per-element) model predicts.</summary>
+public enum SetToSetTask
+{
+    /// <summary>A real vector per element (Score: a set column of the same size). Trained with the squared error over real elements.</summary>
+    Regression,
+    /// <summary>One of K classes per element (Score: K probabilities per element; PredictedLabel: the 0-based class per element). Cross-entropy.</summary>
+    Classification,
+}
+
+/// <summary>
+/// A permutation-equivariant set → set model (<see cref="SetToSetNetwork"/>: SAB/ISAB stack + per-element linear
+/// output). Its Score column is a set column with one output vector per input element, in the input's order,
+/// annotated with its element dimension.
+/// </summary>
+public sealed class SetToSetModelSpec : ModelSpec
+{
+    /// <summary>The attention stack (only the SAB/ISAB part of these options is used: no PMA).</summary>
+    public SetTransformerOptions Encoder { get; set; } = new();
+    /// <summary>The per-element task.</summary>
+    public SetToSetTask Task { get; set; }
+    /// <summary>Outputs per element: the label's element dimension (regression) or the number of classes.</summary>
+    public int OutputSize { get; set; } = 1;
+    /// <summary>Score column: a set column with <see cref="OutputSize"/> values per element.</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+    /// <summary>Predicted label column (classification): one 0-based class index per element (variable-length vector).</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>Element dimension of the set input.</summary>
+    public int ElementDimension => Inputs[0].ElementDimension;
+
+    /// <inheritdoc />
+    public override nn.Module CreateNetwork() => new SetToSetNetwork(Encoder.CreateStack(ElementDimension), OutputSize);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns() => Task == SetToSetTask.Regression
+        ? new[] { new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Set, OutputSize) }
+        : new[]
+        {
+            new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Set, OutputSize),
+            new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.VariableVector),
+        };
+
+    /// <summary>The training loss of network outputs <c>[B, N, K]</c> against per-element targets, over real elements only.</summary>
+    /// <param name="output">Network output.</param>
+    /// <param name="target">Regression: <c>[B, N, K]</c> targets; classification: <c>[B, N]</c> int64 classes.</param>
+    /// <param name="mask">Real elements <c>[B, N]</c>.</param>
+    public Tensor Loss(Tensor output, Tensor target, Tensor mask)
+    {
+        using var scope = torch.NewDisposeScope();
+        var real = mask.sum(type: ScalarType.Float32).clamp_min(1);
+        Tensor loss;
+        if (Task == SetToSetTask.Regression)
+            loss = (output - target).square().sum(-1).masked_fill(mask.logical_not(), 0).sum() / (real * OutputSize);
+        else
+            loss = nn.functional.cross_entropy(output.view(-1, OutputSize), target.view(-1), reduction: nn.Reduction.None)
+                .view(mask.shape).masked_fill(mask.logical_not(), 0).sum() / real;
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (x, mask) = (batch.X[0], batch.Mask[0]!);
+        var output = ((SetToSetNetwork)network).forward(x, mask);
+        var counts = mask.sum(1).cpu().data<long>().ToArray();
+        if (Task == SetToSetTask.Regression)
+            return new Array[] { PerElementRows(output, counts) };
+        var probs = output.softmax(-1);
+        var labels = probs.argmax(-1).to(ScalarType.Float32).unsqueeze(-1);
+        return new Array[] { PerElementRows(probs, counts), PerElementRows(labels, counts) };
+    }
+
+    /// <summary>Row i of <c>t [B, N, K]</c> restricted to its first <c>counts[i]</c> elements, flattened (n·K values).</summary>
+    public static float[][] PerElementRows(Tensor t, long[] counts)
+    {
+        var c = t.cpu().contiguous();
+        long n = c.shape[1], k = c.shape[2];
+        var flat = c.data<float>().ToArray();
+        var rows = new float[counts.Length][];
+        for (int i = 0; i < counts.Length; i++)
+        {
+            rows[i] = new float[counts[i] * k];
+            Array.Copy(flat, i * n * k, rows[i], 0, rows[i].Length);
+        }
+        return rows;
+    }
+}
+
+/// <summary>
+/// Amortized clustering (Set Transformer sec. 5.3): a set of points → the maximum-likelihood parameters of a
+/// k-component diagonal Gaussian mixture, in one forward pass (<see cref="AmortizedMixtureNetwork"/>). Outputs per set:
+/// the component of every element (a variable-length vector of 0-based indices, one per element), and the mixture's
+/// weights (k), means (k·d, component-major) and variances (k·d).
+/// </summary>
+public sealed class AmortizedMixtureModelSpec : ModelSpec
+{
+    /// <summary>The set encoder. With a <see cref="SetTransformerOptions"/> of <see cref="Components"/> seeds, one output per seed (the paper's design).</summary>
+    public SetEncoderOptions Encoder { get; set; } = new SetTransformerOptions();
+    /// <summary>Number k of mixture components.</summary>
+    public int Components { get; set; } = 4;
+    /// <summary>Per-element component column (variable-length vector, 0-based component per element).</summary>
+    public string AssignmentsColumnName { get; set; } = "PredictedClusters";
+    /// <summary>Mixture weights column (vector of k).</summary>
+    public string WeightsColumnName { get; set; } = "MixtureWeights";
+    /// <summary>Means column (vector of k·d, component-major).</summary>
+    public string MeansColumnName { get; set; } = "MixtureMeans";
+    /// <summary>Variances column (vector of k·d, component-major; diagonal covariances).</summary>
+    public string VariancesColumnName { get; set; } = "MixtureVariances";
+
+    /// <summary>Element dimension d.</summary>
+    public int ElementDimension => Inputs[0].ElementDimension;
+
+    /// <inheritdoc />
+    public override nn.Module CreateNetwork() => new AmortizedMixtureNetwork(Encoder.CreateEncoder(ElementDimension), Components, ElementDimension);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns()
+    {
+        int k = Components, d = ElementDimension;
+        var perDim = Enumerable.Range(0, k).SelectMany(j => Enumerable.Range(0, d).Select(i => $"c{j}.x{i}")).ToArray();
+        return new[]
+        {
+            new ModelOutputColumn(AssignmentsColumnName, ModelOutputKind.VariableVector),
+            new ModelOutputColumn(WeightsColumnName, ModelOutputKind.Vector, k, slotNames: Enumerable.Range(0, k).Select(j => $"c{j}").ToArray()),
+            new ModelOutputColumn(MeansColumnName, ModelOutputKind.Vector, k * d, slotNames: perDim),
+            new ModelOutputColumn(VariancesColumnName, ModelOutputKind.Vector, k * d, slotNames: perDim),
+        };
+    }
+
+    /// <inheritdoc />
+    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (x, mask) = (batch.X[0], batch.Mask[0]!);
+        var theta = ((AmortizedMixtureNetwork)network).forward(x, mask);
+        var (weights, means, variances) = Split(theta, ElementDimension);
+        var counts = mask.sum(1).cpu().data<long>().ToArray();
+        var assignments = MixtureOfGaussians.Assignments(theta, x).to(ScalarType.Float32).unsqueeze(-1);
+        return new Array[]
+        {
+            SetToSetModelSpec.PerElementRows(assignments, counts),
+            EncoderModelSpec.Rows(weights), EncoderModelSpec.Rows(means.flatten(1)), EncoderModelSpec.Rows(variances.flatten(1)),
+        };
+    }
+
+    /// <summary>Splits θ <c>[B, k, 1 + 2d]</c> into weights π <c>[B, k]</c>, means <c>[B, k, d]</c> and variances σ² <c>[B, k, d]</c>.</summary>
+    public static (Tensor Weights, Tensor Means, Tensor Variances) Split(Tensor theta, int d)
+        => (theta[.., .., 0].softmax(-1), theta[.., .., 1..(1 + d)], theta[.., .., (1 + d)..].mul(2).exp());
+
+    /// <summary>Inverse of <see cref="Split"/>: θ from weights <c>[B, k]</c>, means and variances <c>[B, k, d]</c>.</summary>
+    public static Tensor Join(Tensor weights, Tensor means, Tensor variances)
+        => torch.cat(new[] { weights.clamp_min(1e-12).log().unsqueeze(-1), means, variances.clamp_min(1e-12).log().mul(0.5) }, -1);
+}

@@ -1,0 +1,68 @@
+using SetML.Modules;
+
+namespace SetML.Models;
+
+/// <summary>
+/// Options of the <see cref="SetTransformerEncoder"/> (Lee et al. 2019): an SAB or ISAB_m stack, PMA_k, SAB over the
+/// k outputs when k &gt; 1, flattened to a k·<see cref="Width"/> embedding. Defaults follow the paper's max-regression
+/// network (Table 5: SAB(64, 4) × 2, PMA_1(64, 4)), without LayerNorm (see <see cref="LayerNorm"/>).
+/// </summary>
+public sealed class SetTransformerOptions : SetEncoderOptions
+{
+    /// <summary>Use ISAB_m blocks (O(n·m)) instead of SABs (O(n²)) in the encoder. Default: false (SAB).</summary>
+    public bool UseInducedPoints { get; set; }
+    /// <summary>Number m of inducing points per ISAB (used when <see cref="UseInducedPoints"/>). Default: 16 (the paper's ISAB_16).</summary>
+    public int InducingPoints { get; set; } = 16;
+    /// <summary>Number of SAB/ISAB blocks in the encoder. Default: 2 (eq. 13–14).</summary>
+    public int Layers { get; set; } = 2;
+    /// <summary>Width d of every block. Default: 64.</summary>
+    public int Width { get; set; } = 64;
+    /// <summary>Attention heads h per block; must divide <see cref="Width"/>. Default: 4.</summary>
+    public int Heads { get; set; } = 4;
+    /// <summary>Number k of PMA seed vectors; the embedding has k·<see cref="Width"/> values (or <see cref="EmbeddingDimension"/>). Default: 1.</summary>
+    public int Seeds { get; set; } = 1;
+    /// <summary>Apply an SAB to the k PMA outputs when k &gt; 1 (eq. 12, models interactions among the outputs). Default: true.</summary>
+    public bool DecoderSelfAttention { get; set; } = true;
+    /// <summary>
+    /// Apply the LayerNorms of eq. 6–7 in every MAB. Default: false — the authors' public code leaves them off, and
+    /// at the small budgets of our samples the model trains markedly faster without them (bench/README.md).
+    /// </summary>
+    public bool LayerNorm { get; set; }
+    /// <summary>Dropout on every attention output during training (the paper uses none). Default: 0.</summary>
+    public double Dropout { get; set; }
+    /// <summary>0: the embedding is the flattened decoder output (k·<see cref="Width"/>); &gt; 0: a linear projection to this size. Default: 0.</summary>
+    public int EmbeddingDimension { get; set; }
+
+    /// <summary>Checks the options; throws <see cref="ArgumentException"/> naming the first invalid one.</summary>
+    public void Validate()
+    {
+        if (Width < 1) throw new ArgumentException($"Width must be ≥ 1, but is {Width}.", nameof(Width));
+        if (Heads < 1 || Width % Heads != 0) throw new ArgumentException($"Heads ({Heads}) must be ≥ 1 and divide Width ({Width}).", nameof(Heads));
+        if (Layers < 1) throw new ArgumentException($"Layers must be ≥ 1, but is {Layers}.", nameof(Layers));
+        if (Seeds < 1) throw new ArgumentException($"Seeds must be ≥ 1, but is {Seeds}.", nameof(Seeds));
+        if (UseInducedPoints && InducingPoints < 1) throw new ArgumentException($"InducingPoints must be ≥ 1 with UseInducedPoints, but is {InducingPoints}.", nameof(InducingPoints));
+        if (Dropout < 0 || Dropout >= 1) throw new ArgumentException($"Dropout must be in [0, 1), but is {Dropout}.", nameof(Dropout));
+        if (EmbeddingDimension < 0) throw new ArgumentException($"EmbeddingDimension must be ≥ 0, but is {EmbeddingDimension}.", nameof(EmbeddingDimension));
+    }
+
+    /// <summary>The equivariant SAB/ISAB stack these options describe (the encoder of eq. 13–14), for set → set models.</summary>
+    public SetAttentionStack CreateStack(int elementDimension)
+    {
+        Validate();
+        return new SetAttentionStack(elementDimension, Width, Heads, Layers, UseInducedPoints ? InducingPoints : 0, LayerNorm, Dropout);
+    }
+
+    /// <inheritdoc />
+    public override SetEncoder CreateEncoder(int elementDimension)
+    {
+        Validate();
+        return new SetTransformerEncoder(elementDimension, Width, Heads, Layers, UseInducedPoints ? InducingPoints : 0, Seeds,
+            DecoderSelfAttention, LayerNorm, Dropout, EmbeddingDimension);
+    }
+
+    /// <inheritdoc />
+    public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension > 0 ? EmbeddingDimension : Seeds * Width;
+
+    /// <summary>False: attention normalises over the whole set, so chunks cannot be encoded separately and merged.</summary>
+    public override bool IsMiniBatchConsistent => false;
+}

@@ -1,0 +1,98 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SetML.Modules;
+
+/// <summary>
+/// Featurewise sort pooling (FSPool, Zhang et al. 2019): each feature c is sorted over the set in descending order and
+/// summed with weights from a learned piecewise-linear function w_c on [0, 1] evaluated at the relative position:
+/// <code>
+///   y_c = Σ_{i=0}^{n−1} w_c(i / (n − 1)) · sort↓(x_{·,c})_i,      w_c piecewise linear with P pieces (P + 1 knots)
+/// </code>
+/// Relative positions make one weight function serve every set size n. Padded elements are sorted after all real
+/// ones and get no weight, so padding never changes a result; n = 1 uses w_c(0); an empty set gives 0.
+/// </summary>
+public sealed class FSPool : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly Parameter weight;
+
+    /// <summary>Creates FSPool over <paramref name="features"/> channels with <paramref name="pieces"/> linear pieces.</summary>
+    public FSPool(int features, int pieces = 20) : base(nameof(FSPool))
+    {
+        if (pieces < 1) throw new ArgumentOutOfRangeException(nameof(pieces), pieces, "FSPool needs at least one piece.");
+        weight = nn.Parameter(torch.randn(features, pieces + 1));          // as the authors' code: normal initialisation
+        Features = features;
+        Pieces = pieces;
+        RegisterComponents();
+    }
+
+    /// <summary>Number of channels C.</summary>
+    public int Features { get; }
+
+    /// <summary>Number of linear pieces P of each weight function.</summary>
+    public int Pieces { get; }
+
+    /// <summary>Pools <c>x [B, N, C]</c> with <c>mask [B, N]</c> → <c>[B, C]</c>.</summary>
+    public override Tensor forward(Tensor x, Tensor mask)
+    {
+        using var scope = torch.NewDisposeScope();
+        long nmax = x.shape[1];
+        var sorted = x.masked_fill(mask.unsqueeze(-1).logical_not(), float.NegativeInfinity)
+                      .sort(1, descending: true).Values;                            // real elements first, per feature
+        var n = mask.sum(1, keepdim: true);                                          // [B, 1]
+        var position = torch.arange(nmax, device: x.device).unsqueeze(0);            // [1, N]
+        var real = position.lt(n);                                                   // [B, N]
+        sorted = sorted.masked_fill(real.unsqueeze(-1).logical_not(), 0);
+        var r = position.to(ScalarType.Float32) / (n - 1).clamp_min(1).to(ScalarType.Float32) * Pieces;   // i/(n−1)·P
+        var lo = r.floor().clamp_max(Pieces - 1).to(ScalarType.Int64);              // knot left of r    [B, N]
+        var frac = (r - lo.to(ScalarType.Float32)).unsqueeze(-1);                   // [B, N, 1]
+        var wt = weight.t();                                                         // [P+1, C]
+        var left = wt.index_select(0, lo.flatten()).view(lo.shape[0], nmax, Features);
+        var right = wt.index_select(0, (lo + 1).flatten()).view(lo.shape[0], nmax, Features);
+        var w = left * (1 - frac) + right * frac;                                    // w_c(r)  [B, N, C]
+        return (sorted * w).sum(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Readable description.</summary>
+    public override string ToString() => $"FSPool(C={Features}, pieces={Pieces})";
+}
+
+/// <summary>
+/// FSPool encoder: <c>ρ(FSPool(φ(X)))</c> — the Deep Sets form with the sum replaced by featurewise sort pooling
+/// (the encoder of DSPN's auto-encoding experiments). Not mini-batch consistent: sorting needs the whole set.
+/// </summary>
+public sealed class FSPoolEncoder : SetEncoder
+{
+    private readonly Mlp phi;
+    private readonly FSPool pool;
+    private readonly Mlp rho;
+
+    /// <summary>Creates φ: d → … → latent (activated), FSPool(latent, pieces) and ρ: latent → … → output.</summary>
+    public FSPoolEncoder(int inputDimension, IReadOnlyList<int> phiHidden, int latentDimension, int pieces,
+        IReadOnlyList<int> rhoHidden, int outputDimension, Activation activation = Activation.ReLU) : base(nameof(FSPoolEncoder))
+    {
+        phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
+        pool = new FSPool(latentDimension, pieces);
+        rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation);
+        InputDimension = inputDimension;
+        OutputDimension = outputDimension;
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override int InputDimension { get; }
+
+    /// <inheritdoc />
+    public override int OutputDimension { get; }
+
+    /// <summary>The pooling layer.</summary>
+    public FSPool Pool => pool;
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x, Tensor mask)
+    {
+        using var scope = torch.NewDisposeScope();
+        return rho.forward(pool.forward(phi.forward(x), mask)).MoveToOuterDisposeScope();
+    }
+}

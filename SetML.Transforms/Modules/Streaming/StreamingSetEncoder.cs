@@ -1,0 +1,163 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Modules;
+
+/// <summary>
+/// Encodes sets that arrive in chunks, with the explicit three-step protocol of UMBC's streaming encoders:
+/// <see cref="Start"/>, <see cref="Add(Tensor, Tensor)"/> any number of times, <see cref="Finish"/>. For a mini-batch
+/// consistent encoder (Slot Set Encoder, Deep Sets) the result equals encoding the whole set at once, for any partition
+/// (Andreis et al. 2021, Property 2.1). Only the running state (<c>[B, K, d̂]</c> or <c>[B, latent]</c>) is kept
+/// between chunks, so memory depends on the chunk size, never on the set size.
+/// </summary>
+/// <remarks>
+/// Runs under <c>torch.no_grad()</c> with the encoder in whatever mode it is in (a trained <c>SetModelTransformer</c>'s
+/// network is in eval mode, so random slots are the fixed prediction-time draw). Not thread-safe; use one instance per
+/// stream, and do not run it concurrently with other uses of the same network.
+/// </remarks>
+public sealed class StreamingSetEncoder : IDisposable
+{
+    private readonly IMiniBatchConsistentEncoder encoder;
+    private Tensor? context, state, count;
+    private int batchSize;
+
+    private StreamingSetEncoder(IMiniBatchConsistentEncoder encoder, int inputDimension, int outputDimension)
+    {
+        this.encoder = encoder;
+        InputDimension = inputDimension;
+        OutputDimension = outputDimension;
+    }
+
+    /// <summary>Whether <paramref name="encoder"/> can be streamed (it is mini-batch consistent).</summary>
+    public static bool IsSupported(SetEncoder encoder) => encoder is IMiniBatchConsistentEncoder or DeepSetsEncoder;
+
+    /// <summary>Creates a streaming encoder over a trained <see cref="SlotSetEncoder"/> or <see cref="DeepSetsEncoder"/>.</summary>
+    /// <exception cref="NotSupportedException">The encoder is not mini-batch consistent (e.g. a Set Transformer).</exception>
+    public static StreamingSetEncoder Create(SetEncoder encoder)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        IMiniBatchConsistentEncoder mbc = encoder switch
+        {
+            IMiniBatchConsistentEncoder m => m,
+            DeepSetsEncoder ds => new DeepSetsStream(ds),
+            _ => throw new NotSupportedException(
+                $"{encoder.GetType().Name} is not mini-batch consistent, so a set cannot be encoded chunk by chunk: its output depends on " +
+                "all elements at once (self-attention and softmax pooling normalise over the whole set, sorting needs every element). " +
+                "Use a SlotSetEncoder or DeepSets encoder for streaming."),
+        };
+        return new StreamingSetEncoder(mbc, encoder.InputDimension, encoder.OutputDimension);
+    }
+
+    /// <summary>Element dimension d of the chunks.</summary>
+    public int InputDimension { get; }
+
+    /// <summary>Size of the embedding <see cref="Finish"/> returns.</summary>
+    public int OutputDimension { get; }
+
+    /// <summary>Elements added since <see cref="Start"/> (all sets of the batch together).</summary>
+    public long ElementCount { get; private set; }
+
+    /// <summary>Whether a stream is open (<see cref="Start"/> called, <see cref="Finish"/> not yet).</summary>
+    public bool IsStarted => started;
+
+    /// <summary>Starts encoding <paramref name="batchSize"/> sets in parallel (each chunk then has B rows).</summary>
+    public void Start(int batchSize = 1)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be at least 1.");
+        Reset();
+        this.batchSize = batchSize;
+        using var _ = torch.no_grad();
+        context = encoder.BeginStream(batchSize)?.DetachFromDisposeScope();
+        count = torch.zeros(batchSize, dtype: ScalarType.Int64).DetachFromDisposeScope();
+        ElementCount = 0;
+        state = null;
+        started = true;
+    }
+
+    private bool started;
+
+    /// <summary>Adds one chunk: <c>x [B, n, d]</c> with <c>mask [B, n]</c> (true = real element; sets may get no element in a chunk).</summary>
+    public void Add(Tensor x, Tensor mask)
+    {
+        if (!started) throw new InvalidOperationException("Call Start before Add.");
+        if (x.dim() != 3 || x.shape[0] != batchSize || x.shape[2] != InputDimension)
+            throw new ArgumentException($"A chunk must have shape [{batchSize}, n, {InputDimension}], but has [{string.Join(", ", x.shape)}].", nameof(x));
+        if (mask.dim() != 2 || mask.shape[0] != batchSize || mask.shape[1] != x.shape[1])
+            throw new ArgumentException($"The mask must have shape [{batchSize}, {x.shape[1]}], but has [{string.Join(", ", mask.shape)}].", nameof(mask));
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var partial = encoder.EncodeChunk(x, mask, context);
+        var next = state is null ? partial : MiniBatchConsistentPooling.Combine(state, partial, encoder.StreamAggregation);
+        var chunkCount = mask.sum(1).to(count!.device);
+        var nextCount = count + chunkCount;
+        ElementCount += chunkCount.sum().item<long>();
+        state?.Dispose();
+        count.Dispose();
+        state = next.DetachFromDisposeScope();
+        count = nextCount.DetachFromDisposeScope();
+    }
+
+    /// <summary>Adds a chunk of one set (batch size 1): <paramref name="elements"/> holds n·d values, row-major.</summary>
+    public void Add(ReadOnlySpan<float> elements)
+    {
+        if (batchSize != 1) throw new InvalidOperationException("Add(span) is for a stream of one set; start with Start(1) or pass tensors.");
+        if (elements.Length % InputDimension != 0)
+            throw new ArgumentException($"A chunk has {elements.Length} values, which is not a multiple of the element dimension {InputDimension}.", nameof(elements));
+        long n = elements.Length / InputDimension;
+        using var x = torch.tensor(elements.ToArray(), new long[] { 1, n, InputDimension });
+        using var mask = torch.ones(1, n, dtype: ScalarType.Bool);
+        Add(x, mask);
+    }
+
+    /// <summary>Ends the stream and returns the embeddings <c>[B, D]</c> (a stream with no elements gives the empty-set embedding).</summary>
+    public Tensor Finish()
+    {
+        if (!started) throw new InvalidOperationException("Call Start before Finish.");
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        if (state is null)
+        {
+            // No chunk at all: encode an empty chunk so the shapes come from the encoder itself.
+            var device = count!.device;
+            using var empty = torch.zeros(new long[] { batchSize, 0, InputDimension }, device: device);
+            using var emptyMask = torch.zeros(new long[] { batchSize, 0 }, dtype: ScalarType.Bool, device: device);
+            state = encoder.EncodeChunk(empty, emptyMask, context).DetachFromDisposeScope();
+        }
+        var pooled = MiniBatchConsistentPooling.Finish(state, count!.to(state.device), encoder.StreamAggregation);
+        var result = encoder.FinishStream(pooled, context).MoveToOuterDisposeScope();
+        Reset();
+        return result;
+    }
+
+    /// <summary><see cref="Finish"/> for a stream of one set, as an array.</summary>
+    public float[] FinishVector()
+    {
+        using var e = Finish();
+        return e.cpu().contiguous().data<float>().ToArray();
+    }
+
+    private void Reset()
+    {
+        context?.Dispose(); state?.Dispose(); count?.Dispose();
+        context = state = count = null;
+        started = false;
+    }
+
+    /// <summary>Releases the running state.</summary>
+    public void Dispose() => Reset();
+
+    /// <summary>Deep Sets as a mini-batch consistent encoder: the state is pool(φ(x)) of the elements seen so far.</summary>
+    private sealed class DeepSetsStream : IMiniBatchConsistentEncoder
+    {
+        private readonly DeepSetsEncoder encoder;
+        public DeepSetsStream(DeepSetsEncoder encoder) => this.encoder = encoder;
+        public PoolingKind StreamAggregation => encoder.Pooling;
+        public Tensor? BeginStream(int batchSize) => null;
+        public Tensor EncodeChunk(Tensor x, Tensor mask, Tensor? context)
+        {
+            using var scope = torch.NewDisposeScope();
+            return MiniBatchConsistentPooling.Partial(encoder.Phi(x), mask, encoder.Pooling).MoveToOuterDisposeScope();
+        }
+        public Tensor FinishStream(Tensor pooled, Tensor? context) => encoder.Rho(pooled);
+    }
+}
