@@ -10,6 +10,11 @@ public enum RelaxedPooling
     Sum,
     /// <summary>Σ_i p_i φ([y_i, p_i]) / Σ_i p_i (0 for an empty set).</summary>
     Mean,
+    /// <summary>
+    /// FSPool (Zhang et al. 2019b, the pooling of DSPN's experiments) over the N slots of p_i φ([y_i, p_i]), times 1/N.
+    /// Sets with fewer rows are zero-padded to N slots first (p = 0), so padding never changes the result.
+    /// </summary>
+    FSPool,
 }
 
 /// <summary>
@@ -27,6 +32,8 @@ public sealed class RelaxedDeepSetsEncoder : SetEncoder
 {
     private readonly Mlp phi;
     private readonly double scale;
+    private readonly int slots;
+    private readonly FSPool? fspool;
 
     /// <summary>Creates φ: (d + 1) → hidden… → output, pooled by <paramref name="pooling"/>.</summary>
     /// <param name="inputDimension">Element dimension d (the presence feature is added).</param>
@@ -43,6 +50,8 @@ public sealed class RelaxedDeepSetsEncoder : SetEncoder
         OutputDimension = outputDimension;
         Pooling = pooling;
         scale = 1.0 / slots;
+        this.slots = slots;
+        if (pooling == RelaxedPooling.FSPool) fspool = new FSPool(outputDimension, 20);
         RegisterComponents();
     }
 
@@ -61,9 +70,22 @@ public sealed class RelaxedDeepSetsEncoder : SetEncoder
         using var scope = torch.NewDisposeScope();
         var p = presence.dtype == ScalarType.Bool ? presence.to_type(x.dtype) : presence;
         var h = phi.forward(torch.cat(new[] { x, p.unsqueeze(-1) }, -1)) * p.unsqueeze(-1);   // p_i φ([y_i, p_i])
-        var pooled = Pooling == RelaxedPooling.Sum
-            ? h.sum(1) * scale
-            : h.sum(1) / p.sum(1, keepdim: true).clamp_min(1e-6);
+        var pooled = Pooling switch
+        {
+            RelaxedPooling.Sum => h.sum(1) * scale,
+            RelaxedPooling.Mean => h.sum(1) / p.sum(1, keepdim: true).clamp_min(1e-6),
+            _ => FsPool(h),
+        };
         return pooled.MoveToOuterDisposeScope();
+    }
+
+    // FSPool over exactly N slots (all "real": the presence already weights them), as the DSPN reference does.
+    private Tensor FsPool(Tensor h)
+    {
+        if (h.shape[1] > slots)
+            throw new ArgumentException($"FSPool pooling reads at most {slots} slots, but the set has {h.shape[1]} rows.");
+        if (h.shape[1] < slots) h = nn.functional.pad(h, new long[] { 0, 0, 0, slots - h.shape[1] });
+        var all = torch.ones(h.shape[0], slots, dtype: ScalarType.Bool, device: h.device);
+        return fspool!.forward(h, all) * scale;
     }
 }

@@ -17,45 +17,29 @@ public enum InitialSetKind
 }
 
 /// <summary>
-/// One refinement layer of the <see cref="TransformerSetDecoder"/> (pre-norm): the slots attend to each other
-/// (self-attention, permutation-equivariant), then to the memory tokens derived from z (cross-attention), then an rFF:
-/// <c>S ← S + SelfAttn(LN S); S ← S + CrossAttn(LN S, Z); S ← S + rFF(LN S)</c>.
+/// One refinement layer of the <see cref="TransformerSetDecoder"/>, built from the Set Transformer's blocks: the slots
+/// attend to each other (SAB, permutation-equivariant), then to the memory tokens derived from z (MAB):
+/// <c>S ← MAB(S, S); S ← MAB(S, Z)</c>.
 /// </summary>
-/// <remarks>
-/// Built on TorchSharp's <c>nn.MultiheadAttention</c> (sequence-first <c>[L, B, E]</c>); no key-padding mask is needed
-/// because every slot and memory token is real. The Set Transformer blocks (MAB/SAB) of SetML were not yet available
-/// when this decoder was written; the layer is the same computation as SAB followed by a MAB to the memory.
-/// </remarks>
+/// <remarks>LayerNorm is off in both blocks by default: it trains slower at small budgets (shared/bench/README.md).</remarks>
 public sealed class SetRefinementLayer : nn.Module<Tensor, Tensor, Tensor>
 {
-    private readonly MultiheadAttention selfAttention, crossAttention;
-    private readonly LayerNorm norm1, norm2, norm3;
-    private readonly Mlp rff;
+    private readonly MultiheadAttentionBlock selfAttention, crossAttention;
 
     /// <summary>Creates the layer of width <paramref name="dimension"/> with <paramref name="heads"/> heads.</summary>
-    public SetRefinementLayer(int dimension, int heads) : base(nameof(SetRefinementLayer))
+    public SetRefinementLayer(int dimension, int heads, bool layerNorm = false) : base(nameof(SetRefinementLayer))
     {
-        selfAttention = nn.MultiheadAttention(dimension, heads);
-        crossAttention = nn.MultiheadAttention(dimension, heads);
-        norm1 = nn.LayerNorm(dimension);
-        norm2 = nn.LayerNorm(dimension);
-        norm3 = nn.LayerNorm(dimension);
-        rff = new Mlp(dimension, new[] { 2 * dimension }, dimension);
+        selfAttention = new MultiheadAttentionBlock(dimension, dimension, dimension, heads, layerNorm);
+        crossAttention = new MultiheadAttentionBlock(dimension, dimension, dimension, heads, layerNorm);
         RegisterComponents();
     }
 
-    /// <summary>Refines slots <c>[B, N, E]</c> given memory <c>[B, K, E]</c>.</summary>
+    /// <summary>Refines slots <c>[B, N, E]</c> given memory <c>[B, K, E]</c> (no padding on either side).</summary>
     public override Tensor forward(Tensor slots, Tensor memory)
     {
         using var scope = torch.NewDisposeScope();
-        var s = slots.transpose(0, 1);                       // [N, B, E]
-        var m = memory.transpose(0, 1);                      // [K, B, E]
-        var h = norm1.forward(s);
-        s = s + selfAttention.forward(h, h, h, null, false, null).Item1;
-        h = norm2.forward(s);
-        s = s + crossAttention.forward(h, m, m, null, false, null).Item1;
-        s = s + rff.forward(norm3.forward(s));
-        return s.transpose(0, 1).MoveToOuterDisposeScope();
+        var s = selfAttention.forward(slots, slots, null);     // SAB(S) = MAB(S, S)
+        return crossAttention.forward(s, memory, null).MoveToOuterDisposeScope();
     }
 }
 
