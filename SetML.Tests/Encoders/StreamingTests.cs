@@ -62,6 +62,8 @@ public sealed class StreamingTests
                     x.Dispose(); mask.Dispose();
                 }
                 Assert.AreEqual(sets.Sum(s => (long)s.Length / d), stream.ElementCount);
+                using (var peek = stream.Current())                                    // Current() does not end the stream
+                    Assert.IsTrue(stream.IsStarted && peek.isfinite().all().item<bool>());
                 using var y = stream.Finish();
                 var rows = y.data<float>().ToArray();
                 for (int i = 0; i < sets.Length; i++)
@@ -128,6 +130,12 @@ public sealed class StreamingTests
         }).Fit(train);
         var err = Assert.ThrowsExactly<InvalidOperationException>(() => fsModel.CreateStreamingEncoder());
         Assert.Contains("FSPool encoder is not mini-batch consistent", err.Message);
+        using var stModel = ml.Transforms.SetTransformer("E", "Points", 2, "Label", new SetFeaturizerOptions
+        {
+            Epochs = 1, Seed = 1, Encoder = new SetTransformerOptions { Layers = 1, Width = 8, Heads = 2 },
+        }).Fit(train);
+        var stErr = Assert.ThrowsExactly<InvalidOperationException>(() => stModel.CreateStreamingEncoder());
+        Assert.Contains("Set Transformer's self-attention", stErr.Message);
         using var pooling = ml.Transforms.SetPooling("P", "Points", 2, SetPoolingKind.Sum).Fit(train);
         Assert.ThrowsExactly<InvalidOperationException>(() => pooling.CreateStreamingEncoder());
     }

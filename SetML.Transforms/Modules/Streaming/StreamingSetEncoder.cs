@@ -112,21 +112,30 @@ public sealed class StreamingSetEncoder : IDisposable
     /// <summary>Ends the stream and returns the embeddings <c>[B, D]</c> (a stream with no elements gives the empty-set embedding).</summary>
     public Tensor Finish()
     {
-        if (!started) throw new InvalidOperationException("Call Start before Finish.");
+        var result = Current();
+        Reset();
+        return result;
+    }
+
+    /// <summary>
+    /// The embeddings <c>[B, D]</c> of the elements added so far, WITHOUT ending the stream (more chunks may follow):
+    /// how a streaming model answers after every mini-batch.
+    /// </summary>
+    public Tensor Current()
+    {
+        if (!started) throw new InvalidOperationException("Call Start first.");
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         if (state is null)
         {
-            // No chunk at all: encode an empty chunk so the shapes come from the encoder itself.
+            // No chunk yet: encode an empty chunk so the shapes come from the encoder itself.
             var device = count!.device;
             using var empty = torch.zeros(new long[] { batchSize, 0, InputDimension }, device: device);
             using var emptyMask = torch.zeros(new long[] { batchSize, 0 }, dtype: ScalarType.Bool, device: device);
             state = encoder.EncodeChunk(empty, emptyMask, context).DetachFromDisposeScope();
         }
         var pooled = MiniBatchConsistentPooling.Finish(state, count!.to(state.device), encoder.StreamAggregation);
-        var result = encoder.FinishStream(pooled, context).MoveToOuterDisposeScope();
-        Reset();
-        return result;
+        return encoder.FinishStream(pooled, context).MoveToOuterDisposeScope();
     }
 
     /// <summary><see cref="Finish"/> for a stream of one set, as an array.</summary>
