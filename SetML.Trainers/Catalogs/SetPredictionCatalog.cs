@@ -22,13 +22,7 @@ public static class SetPredictionMLContextExtensions
 /// <summary>Trainers and evaluation for predicting a set (vector → set, or set auto-encoding), like ML.NET's task catalogs.</summary>
 public sealed class SetPredictionCatalog
 {
-    private readonly IHostEnvironment _env;
-
-    internal SetPredictionCatalog(IHostEnvironment env)
-    {
-        _env = env;
-        Trainers = new SetPredictionTrainers(env);
-    }
+    internal SetPredictionCatalog(IHostEnvironment env) => Trainers = new SetPredictionTrainers(env);
 
     /// <summary>The set-prediction trainers.</summary>
     public SetPredictionTrainers Trainers { get; }

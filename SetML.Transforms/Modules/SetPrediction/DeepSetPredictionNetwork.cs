@@ -80,14 +80,25 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
         return (SetLosses.Elementwise(diff, RepresentationCost).mean(new long[] { -1 }).sum() / RepresentationBatch).MoveToOuterDisposeScope();
     }
 
-    /// <summary>One inner step (Algorithm 1, line 5) with the presence clamp; returns the new state.</summary>
+    /// <summary>One inner step (Algorithm 1, line 5) without momentum, with the presence clamp; returns the new state.</summary>
     public PredictedSetState InnerStep(PredictedSetState state, Tensor z, bool createGraph)
+    {
+        (Tensor?, Tensor?) noMomentum = (null, null);
+        return Step(state, z, createGraph, ref noMomentum);
+    }
+
+    // Ŷ ← Ŷ − η ∂L_repr/∂Ŷ (heavy-ball velocity v ← μ v + g when Momentum > 0); presence clamped to [0, 1].
+    private PredictedSetState Step(PredictedSetState state, Tensor z, bool createGraph, ref (Tensor? Y, Tensor? P) velocity)
     {
         var l = RepresentationLoss(state.Elements, state.Presence, z);
         var g = torch.autograd.grad(new[] { l }, new[] { state.Elements, state.Presence }, retain_graph: createGraph, create_graph: createGraph);
-        var y = state.Elements - InnerLearningRate * g[0];
-        var p = (state.Presence - InnerLearningRate * g[1]).clamp(0, 1);
-        return new PredictedSetState(y, p);
+        Tensor gy = g[0], gp = g[1];
+        if (Momentum > 0)
+        {
+            velocity = (velocity.Y is null ? gy : Momentum * velocity.Y + gy, velocity.P is null ? gp : Momentum * velocity.P + gp);
+            (gy, gp) = (velocity.Y!, velocity.P!);
+        }
+        return new PredictedSetState(state.Elements - InnerLearningRate * gy, (state.Presence - InnerLearningRate * gp).clamp(0, 1));
     }
 
     /// <inheritdoc />
@@ -98,31 +109,25 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
         // The inner loop needs gradients even when predicting under no_grad.
         using var grad = torch.enable_grad();
         var zz = training ? z : z.detach();
-        var y = initialSet.expand(b, -1, -1);
-        var p = initialPresence.expand(b, -1).clamp(0, 1);
-        if (!training) { y = y.detach().requires_grad_(); p = p.detach().requires_grad_(); }
-        var states = new List<PredictedSetState>(t + 1) { new(y, p) };
-        Tensor? vy = null, vp = null;
+        var state = new PredictedSetState(initialSet.expand(b, -1, -1), initialPresence.expand(b, -1).clamp(0, 1));
+        if (!training) state = Detached(state, requiresGrad: true);
+        var states = new List<PredictedSetState>(t + 1) { state };
+        (Tensor?, Tensor?) velocity = (null, null);
         for (int step = 0; step < t; step++)
         {
-            var l = RepresentationLoss(y, p, zz);
-            var g = torch.autograd.grad(new[] { l }, new[] { y, p }, retain_graph: training, create_graph: training);
-            Tensor gy = g[0], gp = g[1];
-            if (Momentum > 0)
-            {
-                vy = vy is null ? gy : Momentum * vy + gy;
-                vp = vp is null ? gp : Momentum * vp + gp;
-                (gy, gp) = (vy, vp);
-            }
-            y = y - InnerLearningRate * gy;
-            p = (p - InnerLearningRate * gp).clamp(0, 1);
-            if (!training) { y = y.detach().requires_grad_(); p = p.detach().requires_grad_(); }
-            states.Add(new PredictedSetState(y, p));
+            state = Step(state, zz, createGraph: training, ref velocity);
+            if (!training) state = Detached(state, requiresGrad: true);   // prediction: no graph across steps
+            states.Add(state);
         }
         if (!training)
-            for (int i = 0; i < states.Count; i++) states[i] = new PredictedSetState(states[i].Elements.detach(), states[i].Presence.detach());
+            for (int i = 0; i < states.Count; i++) states[i] = Detached(states[i], requiresGrad: false);
         return states;
     }
+
+    private static PredictedSetState Detached(PredictedSetState s, bool requiresGrad)
+        => requiresGrad
+            ? new PredictedSetState(s.Elements.detach().requires_grad_(), s.Presence.detach().requires_grad_())
+            : new PredictedSetState(s.Elements.detach(), s.Presence.detach());
 
     /// <summary>λ·L_repr(Y, z): makes the target set itself encode to z (paper eq. 6).</summary>
     public override Tensor? AuxiliaryLoss(Tensor z, Tensor target, Tensor targetMask)
