@@ -26,7 +26,7 @@ public sealed class BoxesSample : Sample
     public override string Description => "DSPN vs MLP decoder: bounding boxes of up to 10 shapes from an image (DSPN §5.2, Table 1)";
 
     /// <inheritdoc />
-    public override int DefaultEpochs => 12;
+    public override int DefaultEpochs => 20;
 
     /// <inheritdoc />
     public override string Help => Description + """
@@ -68,7 +68,7 @@ public sealed class BoxesSample : Sample
 
         SetPredictionOptions Options(SetDecoderOptions decoder, string label) => new()
         {
-            Epochs = ctx.Quick ? 1 : ctx.Epochs, BatchSize = 32, LearningRate = 1e-3, Seed = ctx.Seed, Device = ctx.Device,
+            Epochs = ctx.Quick ? 1 : ctx.Epochs, BatchSize = 32, LearningRate = 3e-3, Seed = ctx.Seed, Device = ctx.Device,
             MaximumSetSize = maxShapes, Loss = SetLossKind.Hungarian, PairwiseCost = PairwiseCost.SquaredError, Decoder = decoder,
             InputEncoder = new ConvInputEncoderOptions { Channels = 3, Height = Side, Width = Side, ConvChannels = ctx.Quick ? new[] { 4, 4, 4 } : new[] { 32, 64, 64 } },
             Progress = ctx.Progress(label), CancellationToken = ctx.Cancellation,

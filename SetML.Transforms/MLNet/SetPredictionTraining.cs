@@ -43,6 +43,8 @@ internal static class SetPredictionTraining
         if (labels.Count == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty (label column '{labelColumn}').");
         if (input.Kind == ModelInputKind.Vector && input.VectorSize == 0) input.VectorSize = features[0].Length;
         int slots = options.MaximumSetSize > 0 ? options.MaximumSetSize : Math.Max(1, labels.Max(l => l.Length / d));
+        // An auto-encoder reconstructs its input, so an input set larger than the N slots is rejected at prediction too.
+        if (featureColumn == labelColumn) input.Rules.MaximumSetSize = slots;
 
         List<float[]> vFeatures, vLabels;
         if (validationData != null)
