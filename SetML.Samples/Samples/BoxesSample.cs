@@ -26,7 +26,7 @@ public sealed class BoxesSample : Sample
     public override string Description => "DSPN vs MLP decoder: bounding boxes of up to 10 shapes from an image (DSPN §5.2, Table 1)";
 
     /// <inheritdoc />
-    public override int DefaultEpochs => 20;
+    public override int DefaultEpochs => 12;
 
     /// <inheritdoc />
     public override string Help => Description + """
@@ -35,7 +35,7 @@ public sealed class BoxesSample : Sample
         folder; no download), read as ExtractPixels' planar RGB vector (see the comment in Run about
         ImageAnalytics and ScottPlot's SkiaSharp). The paper uses CLEVR (70,000 images, ResNet34 encoder);
         this is a CPU-sized stand-in, so compare the pattern (DSPN better at strict IoU), not the values.
-        Models: the same small CNN input encoder (3×conv stride 2 + linear → 64); DSPN decoder (T = 10, η = 800, λ = 0.1,
+        Models: the same small CNN input encoder (CoordConv x/y channels, 3×conv stride 2 + linear → 64); DSPN decoder (T = 10, η = 800, λ = 0.1,
         relation-network-free Deep Sets g_enc) vs MLP decoder; Hungarian loss on (x1, y1, x2, y2, presence).
         Picture: boxes-predictions.png, true boxes (green) and predictions (DSPN red, MLP blue) on test scenes.
         """;
@@ -49,7 +49,7 @@ public sealed class BoxesSample : Sample
     /// <inheritdoc />
     public override int Run(SampleContext ctx)
     {
-        int trainCount = ctx.Quick ? 48 : 3000, testCount = ctx.Quick ? 16 : 300, maxShapes = ctx.Quick ? 3 : 10;
+        int trainCount = ctx.Quick ? 48 : 5000, testCount = ctx.Quick ? 16 : 300, maxShapes = ctx.Quick ? 3 : 10;
         var folder = Path.Combine(ctx.OutputDirectory, "boxes-scenes");
         Directory.CreateDirectory(folder);
         var train = Scenes(folder, "train", trainCount, maxShapes, ctx.Seed * 2 + 1);

@@ -136,13 +136,15 @@ public sealed class ConvInputEncoderOptions : InputEncoderOptions
     public int Width { get; set; } = 64;
     /// <summary>Channels of the three convolutions. Default: [32, 64, 64].</summary>
     public int[] ConvChannels { get; set; } = { 32, 64, 64 };
+    /// <summary>Add CoordConv x/y channels to the input (helps regress positions). Default: true.</summary>
+    public bool CoordinateChannels { get; set; } = true;
 
     /// <inheritdoc />
     public override nn.Module<Tensor, Tensor> CreateEncoder(int inputSize, int outputDimension)
     {
         if (inputSize != Channels * Height * Width)
             throw new ArgumentException($"The image vector has {inputSize} values, but Channels·Height·Width = {Channels}·{Height}·{Width} = {Channels * Height * Width}.", nameof(inputSize));
-        return new SmallConvNet(Channels, Height, Width, ConvChannels, outputDimension);
+        return new SmallConvNet(Channels, Height, Width, ConvChannels, outputDimension, CoordinateChannels);
     }
 }
 
