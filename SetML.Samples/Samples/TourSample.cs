@@ -32,15 +32,18 @@ loads it back with mlContext.Model.Load and checks that the reloaded model predi
   set → vector   Deep Sets regression: the largest of 1–10 numbers (Zaheer et al., 2017).
   set → vector   Fashion-MNIST images as 2-D point sets (DSPN's construction): a Deep Sets featurizer
                  (mlContext.Transforms.DeepSets) followed by ML.NET's L-BFGS maximum-entropy classifier.
+  vector → set   DSPN set auto-encoder (mlContext.SetPrediction().Trainers.Dspn): 2–5 points → a vector → the
+                 set decoded back by gradient descent on the set (no output order, see docs/concepts.md).
   set → set      Set Transformer SAB stack (SetToSetClassification): mark every number of a set that is above the
                  set's mean (a per-element answer that needs the whole set).
-Pictures: training curves, predicted vs true maxima, the featurizer's embedding (PCA), point sets with their predicted class.";
+Pictures: training curves, predicted vs true maxima, the featurizer's embedding (PCA), point sets with their predicted
+class, DSPN reconstructions over their input sets.";
 
     /// <inheritdoc />
     public override int Run(SampleContext ctx)
     {
         var table = new TextTable("Family", "Model", "Task", "Metric", "Value", "Reloaded: max |Δ|", "Seconds");
-        var steps = new List<Func<SampleContext, TourResult>> { MaxRegression, PointSetFeaturizer, AboveMean };
+        var steps = new List<Func<SampleContext, TourResult>> { MaxRegression, PointSetFeaturizer, DspnAutoencoder, AboveMean };
         int failures = 0;
         foreach (var step in steps)
         {
@@ -136,6 +139,42 @@ Pictures: training curves, predicted vs true maxima, the featurizer's embedding 
         var path = ctx.OutputPath("tour-above-mean.zip");
         var (diff, _) = ModelCheck.SaveReload(ml, model, train.Schema, test, "Score", path);
         return new TourResult("set → set", "Set Transformer SAB × 2 (SetToSetClassification)", "per element: above the set's mean?", "element accuracy", correct / total, diff, path);
+    }
+
+    private sealed class PointSetRow
+    {
+        public float[] Set { get; set; } = Array.Empty<float>();
+    }
+
+    // vector → set: a DSPN set auto-encoder (Zhang et al., 2019): 2–5 points → a vector → decoded back into a set by
+    // gradient steps on the set itself, so no output order is ever imposed (the responsibility problem, docs/concepts.md).
+    private static TourResult DspnAutoencoder(SampleContext ctx)
+    {
+        var ml = new MLContext(ctx.Seed);
+        var rng = new Random(ctx.Seed + 3);
+        PointSetRow Make() => new() { Set = Enumerable.Range(0, 2 * rng.Next(2, 6)).Select(_ => (float)rng.NextDouble()).ToArray() };
+        int nTrain = ctx.Quick ? 100 : 800, nTest = ctx.Quick ? 24 : 200;
+        var train = ml.Data.LoadFromEnumerable(Enumerable.Range(0, nTrain).Select(_ => Make()).ToList());
+        var testRows = Enumerable.Range(0, nTest).Select(_ => Make()).ToList();
+        var test = ml.Data.LoadFromEnumerable(testRows);
+
+        // Small and fast for the tour: 5 inner steps (the paper: 10), a 64-wide g_enc (the paper: 256).
+        var options = ctx.TrainingOptions<SetPredictionOptions>("DSPN set auto-encoder (vector → set)");
+        options.Decoder = new DspnOptions { InnerSteps = 5, EncoderHiddenSizes = new[] { 64, 64 } };
+        options.LearningRate = 3e-3;
+        var model = ml.SetPrediction().Trainers.Dspn("Set", "Set", 2, options).Fit(train);
+        var scored = model.Transform(test);
+        var metrics = ml.SetPrediction().Evaluate(scored, "Set", "PredictedSet", 2);
+        var path = ctx.OutputPath("tour-dspn-autoencoder.zip");
+        var (diff, _) = ModelCheck.SaveReload(ml, model, train.Schema, test, "PredictedSet", path);
+
+        var predicted = scored.GetColumn<VBuffer<float>>("PredictedSet").Select(v => v.DenseValues().ToArray()).ToList();
+        var cells = Enumerable.Range(0, Math.Min(8, testRows.Count))
+            .Select(i => (testRows[i].Set, (float[]?)predicted[i], $"{testRows[i].Set.Length / 2} points → {predicted[i].Length / 2}")).ToList();
+        Pictures.PointSetGrid(ctx, "tour-dspn-autoencoder.png", "DSPN auto-encoder: test point sets (filled) and their reconstructions (circles)",
+            cells, 4, ("input set", "reconstruction"));
+        return new TourResult("vector → set", "DSPN set auto-encoder", "set → vector → the same set", "Hungarian matched sq. error",
+            metrics.MatchedSquaredError, diff, path, Tolerance: 1e-5);
     }
 
     private sealed class ScorePrediction
