@@ -42,7 +42,7 @@ class, DSPN reconstructions over their input sets.";
     /// <inheritdoc />
     public override int Run(SampleContext ctx)
     {
-        var table = new TextTable("Family", "Model", "Task", "Metric", "Value", "Reloaded: max |Δ|", "Seconds");
+        var table = new TextTable("Family", "Model", "Task", "Metric", "Value", "Reloaded: max abs Δ", "Seconds");
         var steps = new List<Func<SampleContext, TourResult>> { MaxRegression, PointSetFeaturizer, DspnAutoencoder, AboveMean };
         int failures = 0;
         foreach (var step in steps)

@@ -76,7 +76,7 @@ SAB + Pooling 0.5659, rFF + PMA 0.4572, SAB + PMA 0.6037.";
         models.Add(("rFFp-mean + Pooling", "rFFp-mean + Pooling", new EquivariantDeepSetsOptions { LayerSizes = new[] { 128, 64 }, RhoHiddenSizes = new[] { 64 }, EmbeddingDimension = 64 }, ""));
         models.Add(("SAB + PMA", "SAB + PMA", new SetTransformerOptions { Width = 64, Heads = 4, Layers = 2, Seeds = 1 }, ""));
 
-        var table = new TextTable("Model", "Accuracy", "Paper accuracy (Omniglot)", "Mean |λ − count|", "Train seconds");
+        var table = new TextTable("Model", "Accuracy", "Paper accuracy (Omniglot)", "Mean abs(λ − count)", "Train seconds");
         var trainRows = trainSets.Select(s => new CountRow { Set = s.Set, Label = s.DistinctClasses }).ToList();
         var testRows = testSets.Select(s => new CountRow { Set = s.Set, Label = s.DistinctClasses }).ToList();
         float[]? bestCounts = null; double bestAccuracy = -1;
@@ -101,7 +101,7 @@ SAB + Pooling 0.5659, rFF + PMA 0.4572, SAB + PMA 0.6037.";
             double accuracy = counts.Zip(testRows, (c, r) => c == r.Label ? 1.0 : 0.0).Average();
             double mae = rates.Zip(testRows, (l, r) => Math.Abs(l - r.Label)).Average();
             table.Row(name, accuracy, paper, mae, seconds.ToString("0.0"));
-            ctx.Results.Add(name, new Dictionary<string, double> { ["Accuracy"] = accuracy, ["Mean |λ − count|"] = mae },
+            ctx.Results.Add(name, new Dictionary<string, double> { ["Accuracy"] = accuracy, ["Mean abs(λ − count)"] = mae },
                 paper is { } pv ? new Dictionary<string, double> { ["Accuracy"] = pv } : null,
                 new Dictionary<string, object?> { ["encoder"] = encoder.GetType().Name, ["paperRow"] = paperName == "" ? null : paperName, ["paperData"] = "Omniglot", ["trainSeconds"] = Math.Round(seconds, 1) });
             if (accuracy > bestAccuracy) { bestAccuracy = accuracy; bestCounts = counts; }
