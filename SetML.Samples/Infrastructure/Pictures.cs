@@ -167,9 +167,9 @@ public static class Pictures
             bars.Add(new Bar { Position = i, Value = values[i], FillColor = ColorOf(i), Label = values[i].ToString("0.###") });
         var bp = plt.Add.Bars(bars);
         bp.ValueLabelStyle.FontSize = 12;
-        plt.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Count).Select(i => (double)i).ToArray(), names.ToArray());
-        plt.Axes.Bottom.TickLabelStyle.Rotation = names.Max(n => n.Length) > 12 ? 20 : 0;
-        plt.Axes.Bottom.TickLabelStyle.Alignment = names.Max(n => n.Length) > 12 ? Alignment.MiddleLeft : Alignment.UpperCenter;
+        // Long names wrap at " (" and use a smaller font instead of rotating (rotated labels were cut off at the bottom).
+        plt.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Count).Select(i => (double)i).ToArray(), names.Select(n => n.Replace(" (", "\n(")).ToArray());
+        plt.Axes.Bottom.TickLabelStyle.FontSize = names.Max(n => n.Length) > 12 ? 10 : 12;
         if (reference is { } r)
         {
             var line = plt.Add.HorizontalLine(r, 1.5f, Colors.Gray, LinePattern.Dashed);
