@@ -50,17 +50,66 @@ public sealed class SampleContext
     /// <summary>Creates a progress reporter for one training run (a live bar on a terminal, plain lines when redirected).</summary>
     public Func<string, IProgress<TrainingProgress>> ProgressFactory { get; init; } = label => new Progress<TrainingProgress>(_ => { });
 
-    /// <summary>Creates a progress reporter labelled <paramref name="label"/>.</summary>
-    public IProgress<TrainingProgress> Progress(string label) => ProgressFactory(label);
+    /// <summary>
+    /// Creates a progress reporter labelled <paramref name="label"/>; every report is also recorded in
+    /// <see cref="Curves"/> (for <see cref="Infrastructure.Pictures.TrainingCurves"/>).
+    /// </summary>
+    public IProgress<TrainingProgress> Progress(string label)
+    {
+        var inner = ProgressFactory(label);
+        var curve = new List<TrainingProgress>();
+        lock (_curves) _curves[UniqueLabel(label)] = curve;
+        return new RecordingProgress(inner, curve);
+    }
 
-    /// <summary>Announces a saved picture with its caption (one console line).</summary>
-    public void SavedPicture(string path, string caption) => Out.WriteLine($"[picture] {path}: {caption}");
+    /// <summary>The loss curves of the trainings run so far: label → one report per epoch, in training order.</summary>
+    public IReadOnlyList<KeyValuePair<string, IReadOnlyList<TrainingProgress>>> Curves
+    {
+        get { lock (_curves) return _curves.Select(kv => new KeyValuePair<string, IReadOnlyList<TrainingProgress>>(kv.Key, kv.Value.ToArray())).ToList(); }
+    }
+
+    /// <summary>The pictures saved so far (path, caption).</summary>
+    public IReadOnlyList<(string Path, string Caption)> SavedPictures => _pictures;
+
+    /// <summary>A path inside <see cref="OutputDirectory"/>.</summary>
+    public string OutputPath(string fileName) => Path.Combine(OutputDirectory, fileName);
+
+    /// <summary>Announces a saved picture with its caption (one console line) and records it in results.json.</summary>
+    public void SavedPicture(string path, string caption)
+    {
+        _pictures.Add((path, caption));
+        Out.WriteLine($"[picture] {path}: {caption}");
+    }
+
+    /// <summary>Training options pre-filled from the command line: epochs, seed, device, cancellation and a progress bar.</summary>
+    public T TrainingOptions<T>(string label, int? epochs = null) where T : SetTrainingOptions, new()
+        => new() { Epochs = epochs ?? Epochs, Seed = Seed, Device = Device, CancellationToken = Cancellation, Progress = Progress(label) };
+
+    private readonly Dictionary<string, List<TrainingProgress>> _curves = new();
+    private readonly List<(string, string)> _pictures = new();
+
+    private string UniqueLabel(string label)
+    {
+        var unique = label;
+        for (int i = 2; _curves.ContainsKey(unique); i++) unique = $"{label} ({i})";
+        return unique;
+    }
+
+    private sealed class RecordingProgress(IProgress<TrainingProgress> inner, List<TrainingProgress> curve) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            lock (curve) curve.Add(value);
+            inner.Report(value);
+        }
+    }
 }
 
 /// <summary>The rows of a sample's results.json.</summary>
 public sealed class ResultsFile
 {
     private readonly List<Dictionary<string, object?>> _rows = new();
+    private readonly System.Diagnostics.Stopwatch _sinceLastRow = System.Diagnostics.Stopwatch.StartNew();
 
     /// <summary>The rows added so far.</summary>
     public IReadOnlyList<Dictionary<string, object?>> Rows => _rows;
@@ -68,13 +117,19 @@ public sealed class ResultsFile
     /// <summary>
     /// Adds a row: <paramref name="model"/> names the model/row, <paramref name="metrics"/> holds our figures under the
     /// names used in the printed table, <paramref name="paper"/> the paper's figures for the same metrics (if any).
-    /// The host adds seed, epochs and wall time.
+    /// The host adds seed and epochs (unless <paramref name="extra"/> names them) and <c>wallSeconds</c>: the time since
+    /// the previous row (or the start), unless <paramref name="extra"/> gives it.
     /// </summary>
     public void Add(string model, IReadOnlyDictionary<string, double> metrics, IReadOnlyDictionary<string, double>? paper = null,
         IReadOnlyDictionary<string, object?>? extra = null)
     {
         var row = new Dictionary<string, object?> { ["model"] = model, ["metrics"] = metrics, ["paper"] = paper };
         if (extra != null) foreach (var kv in extra) row[kv.Key] = kv.Value;
-        _rows.Add(row);
+        lock (_rows)
+        {
+            row.TryAdd("wallSeconds", Math.Round(_sinceLastRow.Elapsed.TotalSeconds, 2));
+            _sinceLastRow.Restart();
+            _rows.Add(row);
+        }
     }
 }

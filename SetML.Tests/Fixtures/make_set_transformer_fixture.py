@@ -112,13 +112,13 @@ cases = []
 sizes = [5, 3, 1]
 
 
-def case(name, module, din, fn, config):
+def case(name, module, din, fn, config, per_element=True):
     randomize(module)
     sets = [torch.randn(n, din) for n in sizes]
     x, mask = padded(sets, din)
     with torch.no_grad():
         outs = [fn(s) for s in sets]
-    if outs[0].dim() == 2:  # per-element output: pad with zeros
+    if per_element:  # one output row per element: pad with zeros
         out = torch.zeros(len(sets), x.shape[1], outs[0].shape[-1])
         for i, o in enumerate(outs):
             out[i, :o.shape[0]] = o
@@ -147,9 +147,9 @@ case("sab", sab, 3, sab, dict(din=3, width=8, heads=2, layer_norm=False))
 isab = ISAB(3, 8, 2, 3, True)
 case("isab", isab, 3, isab, dict(din=3, width=8, heads=2, inducing_points=3, layer_norm=True))
 pma = PMA(8, 2, 2, False)
-case("pma", pma, 8, pma, dict(width=8, heads=2, seeds=2, layer_norm=False))
+case("pma", pma, 8, pma, dict(width=8, heads=2, seeds=2, layer_norm=False), per_element=False)
 enc = Encoder(3, 8, 2, 2, True)
-case("encoder", enc, 3, enc, dict(din=3, width=8, heads=2, layers=2, seeds=2, layer_norm=True))
+case("encoder", enc, 3, enc, dict(din=3, width=8, heads=2, layers=2, seeds=2, layer_norm=True), per_element=False)
 
 json.dump(dict(generator="make_set_transformer_fixture.py", torch=torch.__version__, sizes=sizes, cases=cases),
           sys.stdout, separators=(",", ":"))

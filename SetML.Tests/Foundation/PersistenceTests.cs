@@ -70,7 +70,7 @@ public sealed class PersistenceTests
     }
 
     [TestMethod]
-    [Timeout(120_000)]
+    [Timeout(120_000, CooperativeCancellation = true)]
     public void LoadInSeparateProcess_PredictionsBitwiseIdentical()
     {
         string input = Path.Combine(_dir, "input.json"), output = Path.Combine(_dir, "output.json");

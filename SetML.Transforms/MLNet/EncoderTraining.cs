@@ -21,10 +21,7 @@ internal static class EncoderTraining
         string setColumn, int elementDimension, string labelColumn, SetTask task, SetModelOptions options,
         RegressionLoss regressionLoss, OutputNames names)
     {
-        MLNetInternals.EnsureSupportedVersion();
         options.Validate();
-        var host = env.Register("SetML");
-        using var ch = host.Start($"Training {(options.Encoder ?? new DeepSetsOptions()).GetType().Name.Replace("Options", "")} ({task})");
         SetColumn.ValidateSchema(data.Schema, setColumn, elementDimension);
 
         var input = new ModelInput
@@ -47,53 +44,25 @@ internal static class EncoderTraining
         };
 
         var (sets, targets) = Read(data, input, labelColumn, task, spec);
-        List<float[]> vSets; float[] vTargets;
-        if (validationData != null) (vSets, vTargets) = Read(validationData, input, labelColumn, task, spec);
-        else (sets, targets, vSets, vTargets) = Split(sets, targets, options.ValidationFraction, options.Seed);
         if (sets.Count == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty (set column '{setColumn}').");
-        ch.Info($"{sets.Count} training sets, {vSets.Count} validation sets, element dimension {elementDimension}, encoder {spec.Encoder.GetType().Name}.");
-
-        var device = TorchRuntime.Resolve(options.Device);
-        EncoderHeadNetwork network;
-        lock (TorchRuntime.InitializationLock)
+        int[]? validationRows = null;
+        if (validationData != null)
         {
-            TorchRuntime.Seed(options.Seed);
-            network = (EncoderHeadNetwork)spec.CreateNetwork();
-        }
-        if (device.type != DeviceType.CPU) network.to(device);
-
-        Tensor Loss(IReadOnlyList<float[]> s, float[] y, int[] idx)
-        {
-            var (x, mask) = SetBatch.Pad(idx.Select(i => s[i]).ToList(), elementDimension, device);
-            var yt = torch.tensor(idx.Select(i => y[i]).ToArray()).to(device);
-            var output = network.forward(x, mask);
-            return TaskLoss(task, regressionLoss, output, yt);
-        }
-        double? ValidationLoss()
-        {
-            if (vSets.Count == 0) return null;
-            double sum = 0;
-            for (int start = 0; start < vSets.Count; start += options.BatchSize)
-            {
-                using var scope = torch.NewDisposeScope();
-                var idx = Enumerable.Range(start, Math.Min(options.BatchSize, vSets.Count - start)).ToArray();
-                sum += Loss(vSets, vTargets, idx).item<float>() * idx.Length;
-            }
-            return sum / vSets.Count;
+            // Validation rows are appended after the training rows and held out by index.
+            var (vSets, vTargets) = Read(validationData, input, labelColumn, task, spec);
+            validationRows = Enumerable.Range(sets.Count, vSets.Count).ToArray();
+            sets.AddRange(vSets);
+            targets = targets.Concat(vTargets).ToArray();
         }
 
-        try
+        Tensor Loss(nn.Module network, Device device, int[] idx)
         {
-            var result = TrainingLoop.Run(network, options, sets.Count, idx => Loss(sets, targets, idx),
-                vSets.Count > 0 ? () => ValidationLoss()!.Value : null, msg => ch.Info(msg));
-            ch.Info($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
+            var (x, mask) = SetBatch.Pad(idx.Select(i => sets[i]).ToList(), elementDimension, device);
+            var yt = torch.tensor(idx.Select(i => targets[i]).ToArray()).to(device);
+            return TaskLoss(task, regressionLoss, ((EncoderHeadNetwork)network).forward(x, mask), yt);
         }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-        return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize);
+        return SpecTraining.Fit(env, spec, options, sets.Count, Loss,
+            $"{spec.Encoder.GetType().Name.Replace("Options", "")} {task} on '{setColumn}' (d = {elementDimension})", validationRows);
     }
 
     /// <summary>The training loss of a task on network outputs <c>[B, K]</c> and targets <c>[B]</c>.</summary>
@@ -141,16 +110,5 @@ internal static class EncoderTraining
             default: throw new ArgumentOutOfRangeException(nameof(task));
         }
         return (sets, y);
-    }
-
-    private static (List<float[]>, float[], List<float[]>, float[]) Split(List<float[]> sets, float[] y, double fraction, int seed)
-    {
-        if (fraction <= 0) return (sets, y, new List<float[]>(), Array.Empty<float>());
-        var order = Enumerable.Range(0, sets.Count).ToArray();
-        TrainingLoop.Shuffle(order, new Random(seed ^ 0x5e7));
-        int nValid = (int)Math.Round(sets.Count * fraction);
-        var v = order.Take(nValid).ToArray();
-        var t = order.Skip(nValid).ToArray();
-        return (t.Select(i => sets[i]).ToList(), t.Select(i => y[i]).ToArray(), v.Select(i => sets[i]).ToList(), v.Select(i => y[i]).ToArray());
     }
 }

@@ -16,9 +16,19 @@ namespace SetML.Transforms;
 /// </summary>
 internal static class SpecTraining
 {
+    /// <param name="env">The ML.NET environment (logging goes to MLContext.Log).</param>
+    /// <param name="spec">The model to build and train.</param>
+    /// <param name="options">Training options.</param>
+    /// <param name="rows">Number of rows the loss can be asked about (indices 0..rows−1).</param>
+    /// <param name="batchLoss">Loss of the network on the given rows.</param>
+    /// <param name="title">Name of the training run in the log.</param>
+    /// <param name="validationRows">Rows held out for validation (e.g. from separate validation data); null = a seeded
+    /// <see cref="SetTrainingOptions.ValidationFraction"/> of all rows.</param>
     public static SetModelTransformer Fit(IHostEnvironment env, ModelSpec spec, SetModelOptions options, int rows,
-        Func<nn.Module, Device, int[], Tensor> batchLoss, string title)
+        Func<nn.Module, Device, int[], Tensor> batchLoss, string title, int[]? validationRows = null)
     {
+        MLNetInternals.EnsureSupportedVersion();
+        options.Validate();
         var host = env.Register("SetML");
         using var ch = host.Start(title);
         if (rows == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty ({title}).");
@@ -31,11 +41,22 @@ internal static class SpecTraining
         }
         if (device.type != DeviceType.CPU) network.to(device);
 
-        var order = Enumerable.Range(0, rows).ToArray();
-        int nValid = options.ValidationFraction > 0 ? (int)Math.Round(rows * options.ValidationFraction) : 0;
-        if (nValid > 0) TrainingLoop.Shuffle(order, new Random(options.Seed ^ 0x5e7));
-        var valid = order.Take(nValid).ToArray();
-        var train = order.Skip(nValid).ToArray();
+        int[] valid, train;
+        if (validationRows != null)
+        {
+            var held = new HashSet<int>(validationRows);
+            valid = validationRows;
+            train = Enumerable.Range(0, rows).Where(i => !held.Contains(i)).ToArray();
+        }
+        else
+        {
+            var order = Enumerable.Range(0, rows).ToArray();
+            int nValid = options.ValidationFraction > 0 ? (int)Math.Round(rows * options.ValidationFraction) : 0;
+            if (nValid > 0) TrainingLoop.Shuffle(order, new Random(options.Seed ^ 0x5e7));
+            valid = order.Take(nValid).ToArray();
+            train = order.Skip(nValid).ToArray();
+        }
+        if (train.Length == 0) throw new InvalidOperationException($"No training rows left after holding out {valid.Length} validation rows ({title}).");
         ch.Info($"{train.Length} training sets, {valid.Length} validation sets.");
         double ValidationLoss()
         {

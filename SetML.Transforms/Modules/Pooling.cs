@@ -27,25 +27,33 @@ public static class MaskedPooling
     {
         if (x.shape[1] == 0) return torch.zeros(x.shape[0], x.shape[2], dtype: x.dtype, device: x.device);
         using var scope = torch.NewDisposeScope();
+        // Fill values are explicit Scalars held until the end: an implicit temporary Scalar can be finalized by the GC
+        // while libtorch still reads it (seen as "Expected false to be true ... toFloat" under memory pressure).
+        using var zero = 0f.ToScalar();
         var m = mask.unsqueeze(-1);                        // [B, N, 1] bool
         Tensor result;
         switch (kind)
         {
             case PoolingKind.Sum:
-                result = x.masked_fill(m.logical_not(), 0).sum(1);
+                result = x.masked_fill(m.logical_not(), zero).sum(1);
                 break;
             case PoolingKind.Mean:
-                var count = mask.sum(1, keepdim: true, type: x.dtype).clamp_min(1); // [B, 1]
-                result = x.masked_fill(m.logical_not(), 0).sum(1) / count;
+                using (var one = 1f.ToScalar())
+                {
+                    var count = mask.sum(1, keepdim: true, type: x.dtype).clamp_min(one); // [B, 1]
+                    result = x.masked_fill(m.logical_not(), zero).sum(1) / count;
+                }
                 break;
             case PoolingKind.Max:
             case PoolingKind.Min:
                 bool isMax = kind == PoolingKind.Max;
-                var fill = isMax ? float.NegativeInfinity : float.PositiveInfinity;
-                var filled = x.masked_fill(m.logical_not(), fill);
-                var pooled = isMax ? filled.amax(new long[] { 1 }) : filled.amin(new long[] { 1 });
-                var nonEmpty = mask.any(1).unsqueeze(-1);      // [B, 1]
-                result = pooled.masked_fill(nonEmpty.logical_not(), 0);
+                using (var fill = (isMax ? float.NegativeInfinity : float.PositiveInfinity).ToScalar())
+                {
+                    var filled = x.masked_fill(m.logical_not(), fill);
+                    var pooled = isMax ? filled.amax(new long[] { 1 }) : filled.amin(new long[] { 1 });
+                    var nonEmpty = mask.any(1).unsqueeze(-1);      // [B, 1]
+                    result = pooled.masked_fill(nonEmpty.logical_not(), zero);
+                }
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
@@ -54,5 +62,9 @@ public static class MaskedPooling
     }
 
     /// <summary>Zeroes padded rows of <c>x [B, N, F]</c>.</summary>
-    public static Tensor ZeroPadding(Tensor x, Tensor mask) => x.masked_fill(mask.unsqueeze(-1).logical_not(), 0);
+    public static Tensor ZeroPadding(Tensor x, Tensor mask)
+    {
+        using var zero = 0f.ToScalar();
+        return x.masked_fill(mask.unsqueeze(-1).logical_not(), zero);
+    }
 }
