@@ -24,7 +24,7 @@ public sealed class MaxRegressionSample : Sample
     public override string Description => "Set Transformer Table 1: regress the maximum of a set of reals (Deep Sets mean/sum/max vs SAB+PMA)";
 
     /// <inheritdoc />
-    public override int DefaultEpochs => 12;
+    public override int DefaultEpochs => 4;
 
     /// <inheritdoc />
     public override string Help => Description + "\n" +
@@ -51,9 +51,9 @@ public sealed class MaxRegressionSample : Sample
     {
         var ml = new MLContext(ctx.Seed);
         int epochs = ctx.Quick ? 1 : ctx.Epochs;
-        int steps = ctx.Quick ? 20 : StepsPerEpoch;
+        int steps = ctx.Quick ? 8 : StepsPerEpoch;
         var train = ml.Data.LoadFromEnumerable(MakeSets(steps * BatchSize, new Random(ctx.Seed + 1)));
-        var test = ml.Data.LoadFromEnumerable(MakeSets(ctx.Quick ? 500 : 10_000, new Random(777)));
+        var test = ml.Data.LoadFromEnumerable(MakeSets(ctx.Quick ? 200 : 10_000, new Random(777)));
 
         var deepSets = (PoolingKind p) => new DeepSetsOptions
         {
@@ -67,7 +67,7 @@ public sealed class MaxRegressionSample : Sample
             ("SAB + PMA", new SetTransformerOptions { Width = 64, Heads = 4, Layers = 2, Seeds = 1, LayerNorm = false }, Array.Empty<int>(), 0.2085),
         };
 
-        ctx.Out.WriteLine($"Max regression: {epochs} epoch(s) x {steps} steps x {BatchSize} sets ({steps * BatchSize:N0} training sets), test on {(ctx.Quick ? 500 : 10_000):N0} fresh sets.");
+        ctx.Out.WriteLine($"Max regression: {epochs} epoch(s) x {steps} steps x {BatchSize} sets ({steps * BatchSize:N0} training sets), test on {(ctx.Quick ? 200 : 10_000):N0} fresh sets.");
         ctx.Out.WriteLine($"{"Architecture",-22} {"MAE",9} {"paper",8} {"train s",8} {"ms/step",8}");
         foreach (var (name, encoder, head, paper) in models)
         {
