@@ -58,18 +58,3 @@ public static class Encoders
     /// <summary>An encoder type by name (e.g. "SetTransformerOptions"), or null when no SetML assembly has it.</summary>
     public static Type? Find(params string[] names) => OptionTypes().FirstOrDefault(t => names.Contains(t.Name, StringComparer.Ordinal));
 }
-
-/// <summary>
-/// The Set Transformer encoder (SAB + PMA) for the samples that compare against it, when this build has one (found by
-/// name, so the samples compile and run before it exists; they then print "not in this build").
-/// </summary>
-public static class SetTransformerEncoders
-{
-    /// <summary>SAB + PMA options with their defaults, or null when no SetML assembly has a Set Transformer encoder.</summary>
-    public static SetEncoderOptions? SabPma(int elementDimension)
-    {
-        _ = elementDimension;
-        var t = Encoders.Find("SetTransformerOptions");
-        return t == null ? null : (SetEncoderOptions)Activator.CreateInstance(t)!;
-    }
-}

@@ -1,3 +1,4 @@
+using SetML.Models;
 using SetML.Modules;
 using SetML.Samples.Data;
 using SetML.Samples.Infrastructure;
@@ -33,10 +34,12 @@ Models (per-element scorers, equivariant: permuting the set permutes the scores)
   rFF + Pooling   s_i = ψ([φ(x_i), mean_j φ(x_j)])  — each element compared with the pooled set. The paper's rFF + Pooling
                   decodes all 8 scores from the pooled vector with one FC layer (not equivariant); we keep the element's
                   own features instead, so the baseline is equivariant like the SAB model.
-  SAB             s_i = ψ(SAB(SAB(φ(x))))_i — two self-attention blocks (Set Transformer, Eq. 8) over the set.
-Both are built in this sample from SetML's Mlp and MaskedPooling (the SAB block here is a small sample-local
-implementation of MAB(X, X), Eq. 6–7) and trained with SetML's TrainingLoop on a softmax over the 8 elements
-(cross-entropy with the anomaly's position); they do not go through ML.NET.
+  SAB             s_i = ψ(SAB(SAB(x)))_i — SetML's Set Transformer attention stack (SetTransformerOptions.CreateStack,
+                  SAB(64, 4) × 2) then a per-element MLP.
+Both are assembled in this sample from SetML modules (Mlp, MaskedPooling, SetAttentionStack) and trained with SetML's
+TrainingLoop on a softmax over the 8 elements (cross-entropy with the anomaly's position), the same way for both; they
+do not go through ML.NET (SetML's ML.NET set → set trainer, SetToSetClassification, trains per-element labels
+independently and takes only attention stacks, so the rFF + Pooling baseline could not be trained the same way).
 Metrics over all test elements pooled (anomaly = positive): AUROC and AUPR (average precision); random guess 0.5 / 0.125.
 Paper figures (Table 4, CelebA — different data, for reference): rFF + Pooling 0.5643 / 0.4126, SAB + Pooling 0.5757 / 0.4189,
 SAB + PMA 0.5941 / 0.4386.";
@@ -164,62 +167,27 @@ SAB + PMA 0.5941 / 0.4386.";
         }
     }
 
-    /// <summary>s_i = ψ(SAB(SAB(φ(x))))_i with SAB(X) = MAB(X, X) (Set Transformer, Eq. 6–8). Padding scores are −∞.</summary>
+    /// <summary>
+    /// s_i = ψ(SAB(SAB(x)))_i: SetML's Set Transformer attention stack (<see cref="SetTransformerOptions.CreateStack"/>,
+    /// SAB = MAB(X, X), eq. 6–8) followed by a per-element MLP. Padding scores are −∞.
+    /// </summary>
     private sealed class SabScorer : nn.Module<Tensor, Tensor, Tensor>
     {
-        private readonly Mlp phi, psi;
-        private readonly SelfAttention sab1, sab2;
+        private readonly SetAttentionStack sab;
+        private readonly Mlp psi;
 
         public SabScorer(int d, int hidden, int heads) : base(nameof(SabScorer))
         {
-            phi = new Mlp(d, new[] { hidden }, hidden, activateLast: true);
-            sab1 = new SelfAttention(hidden, heads);
-            sab2 = new SelfAttention(hidden, heads);
+            sab = new SetTransformerOptions { Width = hidden, Heads = heads, Layers = 2 }.CreateStack(d);
             psi = new Mlp(hidden, new[] { hidden }, 1);
             RegisterComponents();
         }
 
         public override Tensor forward(Tensor x, Tensor mask)
         {
-            var h = sab2.forward(sab1.forward(phi.forward(x), mask), mask);
+            var h = sab.forward(x, mask);                                  // SAB(SAB(x))   [B, N, H]
             using var minusInfinity = float.NegativeInfinity.ToScalar();
             return psi.forward(h).squeeze(-1).masked_fill(mask.logical_not(), minusInfinity);
-        }
-    }
-
-    /// <summary>
-    /// A sample-local SAB: MAB(X, X) = LayerNorm(H + rFF(H)), H = LayerNorm(X + Multihead(X, X, X)) (Set Transformer, Eq. 6–7),
-    /// with padded keys masked out. (SetML's own Set Transformer blocks live in SetML.Transforms when present.)
-    /// </summary>
-    private sealed class SelfAttention : nn.Module<Tensor, Tensor, Tensor>
-    {
-        private readonly TorchSharp.Modules.Linear q, k, v, o;
-        private readonly TorchSharp.Modules.LayerNorm ln0, ln1;
-        private readonly Mlp rff;
-        private readonly int heads;
-
-        public SelfAttention(int dim, int heads) : base(nameof(SelfAttention))
-        {
-            q = nn.Linear(dim, dim); k = nn.Linear(dim, dim); v = nn.Linear(dim, dim); o = nn.Linear(dim, dim);
-            ln0 = nn.LayerNorm(dim); ln1 = nn.LayerNorm(dim);
-            rff = new Mlp(dim, Array.Empty<int>(), dim, activateLast: true);
-            this.heads = heads;
-            RegisterComponents();
-        }
-
-        public override Tensor forward(Tensor x, Tensor mask)
-        {
-            long b = x.shape[0], n = x.shape[1], dim = x.shape[2], dh = dim / heads;
-            Tensor Split(Tensor t) => t.view(b, n, heads, dh).transpose(1, 2);          // [B, h, N, dh]
-            // Scalars held explicitly (an implicit temporary Scalar may be finalized while libtorch reads it).
-            using var scale = (1.0 / Math.Sqrt(dh)).ToScalar();
-            using var minusInfinity = float.NegativeInfinity.ToScalar();
-            var logits = Split(q.forward(x)).matmul(Split(k.forward(x)).transpose(-2, -1)).mul(scale);
-            logits = logits.masked_fill(mask.logical_not().view(b, 1, 1, n), minusInfinity);
-            var attention = logits.softmax(-1).nan_to_num(0);                             // all-padding rows → 0
-            var heads_ = attention.matmul(Split(v.forward(x))).transpose(1, 2).reshape(b, n, dim);
-            var h = ln0.forward(x + o.forward(heads_));
-            return MaskedPooling.ZeroPadding(ln1.forward(h + rff.forward(h)), mask);
         }
     }
 }

@@ -18,15 +18,15 @@ public sealed class PointSetsSample : Sample
     public override string Description => "Fashion-MNIST as 2-D point sets, 10-class accuracy of every set encoder (same budget each)";
 
     /// <inheritdoc />
-    public override int DefaultEpochs => 8;
+    public override int DefaultEpochs => 5;
 
     /// <inheritdoc />
     public override string Help => Description + @"
 
 Data: Fashion-MNIST (/usr/share/datasets/fashion-mnist, package dataset-fashion-mnist). Each 28×28 image becomes the
 set of coordinates of its pixels brighter than the image's mean, scaled to [0, 1]² (DSPN's set version of MNIST);
-each set keeps a random 64 of its points (a few hundred in full) so attention encoders cost the same order as pooling.
-Default: 3,000 training and 1,000 test images (quick: 120 / 60, 16 points).
+each set keeps a random 32 of its points (a few hundred in full) so attention encoders cost the same order as pooling.
+Default: 1,500 training and 1,000 test images, 5 epochs (quick: 48 / 24, 8 points).
 Encoders: every public SetEncoderOptions type in the SetML assemblies, with its defaults (found by reflection), and
 Deep Sets with sum, mean and max pooling; all trained with mlContext.MulticlassClassification.Trainers.SetClassification,
 Adam lr 1e-3, batch 32, the same epochs and seed.
@@ -36,7 +36,7 @@ has rFF + Pooling 0.7951 and ISAB(16) + PMA 0.8454 accuracy on a different, 40-c
     /// <inheritdoc />
     public override int Run(SampleContext ctx)
     {
-        int nTrain = ctx.Quick ? 120 : 3000, nTest = ctx.Quick ? 60 : 1000, maxPoints = ctx.Quick ? 16 : 64;
+        int nTrain = ctx.Quick ? 48 : 1500, nTest = ctx.Quick ? 24 : 1000, maxPoints = ctx.Quick ? 8 : 32;
         var trainRows = FashionPointSets.Load(FashionMnistSplit.Train, nTrain, maxPoints, ctx.Seed);
         var testRows = FashionPointSets.Load(FashionMnistSplit.Test, nTest, maxPoints, ctx.Seed + 1);
         ctx.Out.WriteLine($"{trainRows.Count} training and {testRows.Count} test point sets, ≤ {maxPoints} points each " +

@@ -4,6 +4,7 @@ using SetML.Models;
 using SetML.Modules;
 using SetML.Samples.Data;
 using SetML.Samples.Infrastructure;
+using SetML.Trainers;
 using SetML.Training;
 
 namespace SetML.Samples.Samples;
@@ -31,13 +32,15 @@ loads it back with mlContext.Model.Load and checks that the reloaded model predi
   set → vector   Deep Sets regression: the largest of 1–10 numbers (Zaheer et al., 2017).
   set → vector   Fashion-MNIST images as 2-D point sets (DSPN's construction): a Deep Sets featurizer
                  (mlContext.Transforms.DeepSets) followed by ML.NET's L-BFGS maximum-entropy classifier.
+  set → set      Set Transformer SAB stack (SetToSetClassification): mark every number of a set that is above the
+                 set's mean (a per-element answer that needs the whole set).
 Pictures: training curves, predicted vs true maxima, the featurizer's embedding (PCA), point sets with their predicted class.";
 
     /// <inheritdoc />
     public override int Run(SampleContext ctx)
     {
         var table = new TextTable("Family", "Model", "Task", "Metric", "Value", "Reloaded: max |Δ|", "Seconds");
-        var steps = new List<Func<SampleContext, TourResult>> { MaxRegression, PointSetFeaturizer };
+        var steps = new List<Func<SampleContext, TourResult>> { MaxRegression, PointSetFeaturizer, AboveMean };
         int failures = 0;
         foreach (var step in steps)
         {
@@ -99,6 +102,40 @@ Pictures: training curves, predicted vs true maxima, the featurizer's embedding 
             new[] { ("test set", testRows.Select(r => (double)r.Label).ToArray(), scores.Select(s => (double)s).ToArray()) },
             "true max", "predicted max", diagonal: true, markersOnly: true);
         return new TourResult("set → vector", "Deep Sets (max pooling)", "regression: max of a set", "MAE", metrics.MeanAbsoluteError, diff, path);
+    }
+
+    private sealed class ElementLabels
+    {
+        public float[] Set { get; set; } = Array.Empty<float>();
+        public float[] Label { get; set; } = Array.Empty<float>();
+    }
+
+    // set → set: per element, is it above its set's mean? (equivariant: answers move with the elements)
+    private static TourResult AboveMean(SampleContext ctx)
+    {
+        var ml = new MLContext(ctx.Seed);
+        var rng = new Random(ctx.Seed + 2);
+        ElementLabels Make()
+        {
+            var v = Enumerable.Range(0, rng.Next(2, 11)).Select(_ => (float)rng.NextDouble()).ToArray();
+            float mean = v.Average();
+            return new ElementLabels { Set = v, Label = v.Select(x => x > mean ? 1f : 0f).ToArray() };
+        }
+        int nTrain = ctx.Quick ? 200 : 2000, nTest = ctx.Quick ? 100 : 500;
+        var train = ml.Data.LoadFromEnumerable(Enumerable.Range(0, nTrain).Select(_ => Make()).ToList());
+        var testRows = Enumerable.Range(0, nTest).Select(_ => Make()).ToList();
+        var test = ml.Data.LoadFromEnumerable(testRows);
+
+        var options = ctx.TrainingOptions<SetToSetOptions>("Set Transformer above-mean (set → set)");
+        options.Layers = new SetTransformerOptions { Width = 32, Heads = 4, Layers = 2 };
+        var model = ml.MulticlassClassification.Trainers.SetToSetClassification("Label", "Set", 1, 2, options).Fit(train);
+        var predicted = model.Transform(test).GetColumn<VBuffer<float>>("PredictedLabel").Select(v => v.DenseValues().ToArray()).ToList();
+        double correct = 0, total = 0;
+        for (int i = 0; i < testRows.Count; i++)
+            for (int k = 0; k < testRows[i].Label.Length; k++) { total++; if (predicted[i][k] == testRows[i].Label[k]) correct++; }
+        var path = ctx.OutputPath("tour-above-mean.zip");
+        var (diff, _) = ModelCheck.SaveReload(ml, model, train.Schema, test, "Score", path);
+        return new TourResult("set → set", "Set Transformer SAB × 2 (SetToSetClassification)", "per element: above the set's mean?", "element accuracy", correct / total, diff, path);
     }
 
     private sealed class ScorePrediction

@@ -10,7 +10,7 @@ namespace SetML.Transforms;
 
 /// <summary>
 /// Estimator of a learned set featurizer: trains a set encoder (chosen by <see cref="SetModelOptions.Encoder"/>)
-/// with a head on the label, then keeps the encoder and outputs its embedding as a fixed-size vector column that
+/// with a head on the label (or, without a label, as the encoder of a set auto-encoder), then keeps the encoder and outputs its embedding as a fixed-size vector column that
 /// any ML.NET trainer can consume. Created by <c>mlContext.Transforms.DeepSets(...)</c>, <c>.SetTransformer(...)</c>, etc.
 /// </summary>
 public sealed class SetFeaturizerEstimator : IEstimator<SetModelTransformer>
@@ -40,11 +40,8 @@ public sealed class SetFeaturizerEstimator : IEstimator<SetModelTransformer>
     /// <summary>Trains the encoder on <paramref name="input"/> and returns the featurizer.</summary>
     public SetModelTransformer Fit(IDataView input)
     {
-        if (_label == null)
-            throw new InvalidOperationException(
-                $"The set featurizer for column '{_input}' needs a label column to train on: unsupervised training " +
-                "(a set auto-encoder) is provided by SetML's set-prediction models and is not available for this encoder yet. " +
-                "Pass labelColumnName, or use mlContext.Transforms.SetPooling(...) for a non-learned featurizer.");
+        if (_label == null) // unsupervised: the encoder of a set auto-encoder (decoder: SetAutoEncoderFeaturizerOptions.Decoder, DSPN by default)
+            return SetPredictionTraining.FitAutoEncoderFeaturizer(_env, input, ValidationData, _input, _d, _options, _output);
         var task = _options.Task ?? InferTask(input.Schema, _label);
         return EncoderTraining.Fit(_env, input, ValidationData, _input, _d, _label, task, _options, _options.RegressionLoss,
             new EncoderTraining.OutputNames(_output));

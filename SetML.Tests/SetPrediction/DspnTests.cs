@@ -1,0 +1,139 @@
+using SetML.Losses;
+using SetML.Modules;
+using SetML.Modules.SetPrediction;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Tests.SetPrediction;
+
+[TestClass]
+public sealed class DspnTests
+{
+    private static DeepSetPredictionNetwork TinyDspn(int slots, int steps, double eta, double momentum = 0)
+    {
+        torch.random.manual_seed(5);
+        var enc = new RelaxedDeepSetsEncoder(2, new[] { 8 }, 3, RelaxedPooling.Sum, slots);
+        return new DeepSetPredictionNetwork(enc, slots, steps, eta, representationWeight: 0.1, momentum: momentum);
+    }
+
+    [TestMethod]
+    public void OuterGradientThroughTheInnerLoopMatchesFiniteDifferences()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.random.manual_seed(11);
+        var net = new SetPredictionNetwork(new Mlp(3, new[] { 5 }, 3, Activation.Tanh), TinyDspn(slots: 3, steps: 3, eta: 2.0, momentum: 0.5));
+        net.to(ScalarType.Float64);
+        var x = torch.randn(2, 3, dtype: ScalarType.Float64);
+        var target = torch.rand(2, 3, 2, dtype: ScalarType.Float64);
+        var mask = torch.tensor(new[] { true, true, false, true, false, false }, new long[] { 2, 3 });
+        double Loss() => net.Loss(x, null, target, mask, SetLossKind.Chamfer, PairwiseCost.SquaredError).item<double>();
+
+        foreach (var p in net.parameters()) p.grad?.zero_();
+        net.Loss(x, null, target, mask, SetLossKind.Chamfer, PairwiseCost.SquaredError).backward();
+        int checkedCount = 0;
+        foreach (var (name, p) in net.named_parameters())
+        {
+            var analytic = p.grad!.clone();
+            var flat = p.detach().view(-1);
+            for (long k = 0; k < Math.Min(flat.shape[0], 4); k++)
+            {
+                double h = 1e-6, orig = flat[k].item<double>();
+                using (torch.no_grad()) flat[k] = orig + h;
+                double up = Loss();
+                using (torch.no_grad()) flat[k] = orig - h;
+                double down = Loss();
+                using (torch.no_grad()) flat[k] = orig;
+                double numeric = (up - down) / (2 * h), a = analytic.view(-1)[k].item<double>();
+                Assert.AreEqual(numeric, a, 1e-6 + 1e-4 * Math.Abs(numeric), $"{name}[{k}]");
+                checkedCount++;
+            }
+        }
+        Assert.IsGreaterThan(20, checkedCount);
+        // The encoder g_enc and the initial set are reached only through the inner loop.
+        var initialGrad = ((DeepSetPredictionNetwork)net.Decoder).InitialSet.grad!;
+        Assert.IsGreaterThan(0.0, initialGrad.abs().sum().item<double>());
+    }
+
+    [TestMethod]
+    public void EachInnerStepIsPermutationEquivariant()
+    {
+        using var scope = torch.NewDisposeScope();
+        var dspn = TinyDspn(slots: 5, steps: 1, eta: 3.0);
+        var y = torch.rand(2, 5, 2).requires_grad_();
+        var p = torch.rand(2, 5).requires_grad_();
+        var z = torch.randn(2, 3);
+        var perm = torch.tensor(new long[] { 3, 0, 4, 1, 2 });
+        var s = dspn.InnerStep(new PredictedSetState(y, p), z, createGraph: false);
+        var yp = y.detach().index_select(1, perm).requires_grad_();
+        var pp = p.detach().index_select(1, perm).requires_grad_();
+        var sp = dspn.InnerStep(new PredictedSetState(yp, pp), z, createGraph: false);
+        Assert.IsTrue(torch.allclose(s.Elements.index_select(1, perm), sp.Elements, 1e-5, 1e-6));
+        Assert.IsTrue(torch.allclose(s.Presence.index_select(1, perm), sp.Presence, 1e-5, 1e-6));
+        Assert.IsFalse(torch.allclose(s.Elements, y), "the step moved the set");
+    }
+
+    [TestMethod]
+    public void PresenceStaysInUnitIntervalAndStepsCanBeRaisedAtPrediction()
+    {
+        using var scope = torch.NewDisposeScope();
+        var dspn = TinyDspn(slots: 4, steps: 10, eta: 800);
+        using var noGrad = torch.no_grad();
+        var z = torch.randn(3, 3) * 5;
+        var states = dspn.Decode(z, training: false, steps: 30);
+        Assert.HasCount(31, states);
+        foreach (var s in states)
+        {
+            Assert.IsTrue(s.Presence.ge(0).all().item<bool>() && s.Presence.le(1).all().item<bool>());
+            Assert.IsTrue(s.Elements.isfinite().all().item<bool>());
+            Assert.IsFalse(s.Elements.requires_grad, "prediction states are detached");
+        }
+        Assert.HasCount(11, dspn.Decode(z, training: false));
+    }
+
+    [TestMethod]
+    public void RelaxedEncoderIgnoresPaddingAndOrder()
+    {
+        using var scope = torch.NewDisposeScope();
+        foreach (var pooling in Enum.GetValues<RelaxedPooling>()) CheckEncoder(pooling);
+    }
+
+    private static void CheckEncoder(RelaxedPooling pooling)
+    {
+        torch.random.manual_seed(2);
+        var enc = new RelaxedDeepSetsEncoder(2, new[] { 8 }, 4, pooling, 6);
+        var x = torch.rand(1, 3, 2);
+        var m = torch.ones(1, 3, dtype: ScalarType.Bool);
+        var padded = torch.cat(new[] { x, torch.full(1, 2, 2, 99f) }, 1);
+        var pm = torch.tensor(new[] { true, true, true, false, false }, new long[] { 1, 5 });
+        var rev = x.flip(1);
+        var a = enc.forward(x, m);
+        Assert.IsTrue(torch.allclose(a, enc.forward(padded, pm), 1e-5, 1e-6), pooling.ToString());
+        Assert.IsTrue(torch.allclose(a, enc.forward(rev, m), 1e-5, 1e-6), pooling.ToString());
+        var empty = enc.forward(torch.zeros(1, 2, 2), torch.zeros(1, 2, dtype: ScalarType.Bool));
+        Assert.IsTrue(empty.isfinite().all().item<bool>());
+    }
+
+    [TestMethod]
+    public void AutoEncoderTrainingReducesTheLoss()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.random.manual_seed(3);
+        var dspn = new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(2, new[] { 32 }, 16, RelaxedPooling.Sum, 6), 6, 5, 20);
+        var net = SetPredictionNetwork.AutoEncoder(dspn);
+        var sets = torch.rand(8, 6, 2);
+        var mask = torch.arange(6).unsqueeze(0).lt(torch.randint(2, 7, new long[] { 8, 1 }));
+        using var opt = torch.optim.Adam(net.parameters(), 1e-2);
+        double first = 0, last = 0;
+        for (int i = 0; i < 20; i++)
+        {
+            using var s = torch.NewDisposeScope();
+            opt.zero_grad();
+            var loss = net.Loss(sets, mask, sets, mask, SetLossKind.Chamfer, PairwiseCost.SquaredError);
+            if (i == 0) first = loss.item<float>();
+            last = loss.item<float>();
+            loss.backward();
+            opt.step();
+        }
+        Assert.IsLessThan(first * 0.8, last, $"loss {first} → {last}");
+    }
+}

@@ -1,0 +1,155 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using SetML.Models;
+using SetML.SetColumns;
+using SetML.Training;
+
+namespace SetML.Tests.SetPrediction;
+
+[TestClass]
+public sealed class SetPredictionTrainerTests
+{
+    public sealed class Row
+    {
+        [VectorType(4)] public float[] Features { get; set; } = Array.Empty<float>();
+        public float[] Label { get; set; } = Array.Empty<float>();
+    }
+
+    public sealed class Prediction
+    {
+        public float[] PredictedSet { get; set; } = Array.Empty<float>();
+        public float PredictedSetSize { get; set; }
+    }
+
+    // Features (a, b, c, k): the label is k ∈ {1, 2, 3} points on a line through (a, b) with step c.
+    private static List<Row> Rows(int count, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            float a = (float)rng.NextDouble(), b = (float)rng.NextDouble(), c = (float)rng.NextDouble() * 0.3f;
+            int k = rng.Next(1, 4);
+            var label = Enumerable.Range(0, k).SelectMany(i => new[] { a + i * c, b - i * c }).ToArray();
+            return new Row { Features = new[] { a, b, c, k / 3f }, Label = label };
+        }).ToList();
+    }
+
+    private static SetPredictionOptions Options(SetDecoderOptions decoder) => new()
+    {
+        Epochs = 2, BatchSize = 16, LearningRate = 3e-3, Seed = 1, Decoder = decoder,
+        InputEncoder = new MlpInputEncoderOptions { HiddenSizes = new[] { 16 } },
+    };
+
+    private static IEnumerable<(string Name, Func<MLContext, IEstimator<ITransformer>> Make)> Trainers()
+    {
+        yield return ("dspn", ml => ml.SetPrediction().Trainers.Dspn("Label", "Features", 2,
+            Options(new DspnOptions { LatentDimension = 8, EncoderHiddenSizes = new[] { 16 }, InnerSteps = 3, InnerLearningRate = 10 })));
+        yield return ("transformer", ml => ml.SetPrediction().Trainers.TransformerSetPredictor("Label", "Features", 2,
+            Options(new TransformerSetPredictorOptions { LatentDimension = 8, ModelDimension = 8, Heads = 2, Layers = 1 })));
+        yield return ("transformer-sampled", ml => ml.SetPrediction().Trainers.TransformerSetPredictor("Label", "Features", 2,
+            Options(new TransformerSetPredictorOptions { LatentDimension = 8, ModelDimension = 8, Heads = 2, Layers = 1, InitialSet = Modules.SetPrediction.InitialSetKind.Sampled })));
+        yield return ("mlp", ml => ml.SetPrediction().Trainers.Mlp("Label", "Features", 2,
+            Options(new MlpSetDecoderOptions { LatentDimension = 8, HiddenSizes = new[] { 16 } })));
+    }
+
+    [TestMethod]
+    public void EachTrainerRoundTripsThroughSaveAndLoadWithIdenticalPredictions()
+    {
+        foreach (var (name, make) in Trainers())
+        {
+            var ml = new MLContext(0);
+            var train = ml.Data.LoadFromEnumerable(Rows(64, 1));
+            var test = ml.Data.LoadFromEnumerable(Rows(20, 2));
+            var model = make(ml).Fit(train);
+            var scored = model.Transform(test);
+            var col = scored.Schema["PredictedSet"];
+            Assert.AreEqual(2, SetColumn.GetElementDimension(col), name);
+            var before = ml.Data.CreateEnumerable<Prediction>(scored, false).ToList();
+            var path = Path.Combine(Path.GetTempPath(), $"setml-setpred-{name}-{Environment.ProcessId}.zip");
+            ml.Model.Save(model, train.Schema, path);
+            var loaded = ml.Model.Load(path, out _);
+            File.Delete(path);
+            var after = ml.Data.CreateEnumerable<Prediction>(loaded.Transform(test), false).ToList();
+            for (int i = 0; i < before.Count; i++)
+            {
+                CollectionAssert.AreEqual(before[i].PredictedSet, after[i].PredictedSet, $"{name} row {i}");
+                Assert.AreEqual(before[i].PredictedSet.Length / 2, (int)before[i].PredictedSetSize, name);
+            }
+            var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(loaded);
+            // One row alone vs a batch of 20: same model, float rounding of differently blocked matrix products.
+            var single = engine.Predict(Rows(20, 2)[0]).PredictedSet;
+            Assert.HasCount(before[0].PredictedSet.Length, single, $"{name} prediction engine");
+            for (int k = 0; k < single.Length; k++) Assert.AreEqual(before[0].PredictedSet[k], single[k], 1e-4f, $"{name} prediction engine");
+            var metrics = ml.SetPrediction().Evaluate(scored);
+            Assert.AreEqual(20, metrics.RowCount);
+            Assert.HasCount(5, metrics.AveragePrecision);
+        }
+    }
+
+    [TestMethod]
+    public void SameSeedGivesIdenticalModels()
+    {
+        var ml = new MLContext(0);
+        var train = ml.Data.LoadFromEnumerable(Rows(48, 3));
+        var (_, make) = Trainers().First();
+        float[] Predict() => ml.Data.CreateEnumerable<Prediction>(make(ml).Fit(train).Transform(train), false).SelectMany(p => p.PredictedSet.Append(-1f)).ToArray();
+        CollectionAssert.AreEqual(Predict(), Predict());
+    }
+
+    [TestMethod]
+    public void DspnAutoEncoderPredictsSetsFromSets()
+    {
+        var ml = new MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(Rows(48, 4));
+        var model = ml.SetPrediction().Trainers.Dspn("Label", "Label", 2, new SetPredictionOptions
+        {
+            Epochs = 1, BatchSize = 16, Decoder = new DspnOptions { LatentDimension = 8, EncoderHiddenSizes = new[] { 16 }, InnerSteps = 2, PredictionInnerSteps = 4 },
+        }).Fit(data);
+        var spec = (SetPredictionModelSpec)((SetML.Transforms.SetModelTransformer)model).Spec;
+        Assert.AreEqual(ModelInputKind.Set, spec.Inputs[0].Kind);
+        Assert.IsNull(spec.SetEncoder, "DSPN auto-encoder shares its g_enc");
+        Assert.AreEqual(4, spec.PredictionSteps);
+        var preds = ml.Data.CreateEnumerable<Prediction>(model.Transform(data), false).ToList();
+        Assert.HasCount(48, preds);
+        Assert.IsTrue(preds.All(p => p.PredictedSet.All(float.IsFinite)));
+    }
+
+    [TestMethod]
+    public void LabelSetsLargerThanTheModelAndWrongDecodersAreRejected()
+    {
+        var ml = new MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(Rows(16, 5));
+        var e = Assert.ThrowsExactly<SetColumnException>(() => ml.SetPrediction().Trainers.Mlp("Label", "Features", 2,
+            new SetPredictionOptions { Epochs = 1, MaximumSetSize = 1 }).Fit(data));
+        Assert.AreEqual("Label", e.ColumnName);
+        Assert.AreEqual(SetRule.MaximumSize, e.Rule);
+        Assert.ThrowsExactly<ArgumentException>(() => ml.SetPrediction().Trainers.Dspn("Label", "Features", 2,
+            new SetPredictionOptions { Decoder = new MlpSetDecoderOptions() }));
+    }
+
+    public sealed class SetRow
+    {
+        public float[] Set { get; set; } = Array.Empty<float>();
+    }
+
+    [TestMethod]
+    public void UnsupervisedSetFeaturizerTrainsAnAutoEncoderAndKeepsTheEncoder()
+    {
+        var ml = new MLContext(0);
+        var rng = new Random(6);
+        var rows = Enumerable.Range(0, 40).Select(_ => new SetRow { Set = Enumerable.Range(0, 2 * rng.Next(1, 5)).Select(_ => (float)rng.NextDouble()).ToArray() }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        foreach (var decoder in new SetDecoderOptions[] { new DspnOptions { EncoderHiddenSizes = new[] { 16 }, InnerSteps = 2 }, new MlpSetDecoderOptions { HiddenSizes = new[] { 16 } } })
+        {
+            var featurizer = ml.Transforms.DeepSets("Embedding", "Set", 2, labelColumnName: null, new SetAutoEncoderFeaturizerOptions
+            {
+                Epochs = 1, BatchSize = 8, Decoder = decoder,
+                Encoder = new DeepSetsOptions { PhiHiddenSizes = new[] { 16 }, LatentDimension = 16, RhoHiddenSizes = new[] { 16 }, EmbeddingDimension = 6 },
+            }).Fit(data);
+            var col = featurizer.Transform(data).Schema["Embedding"];
+            Assert.AreEqual(6, ((VectorDataViewType)col.Type).Size, decoder.GetType().Name);
+            var spec = (EncoderModelSpec)featurizer.Spec;
+            Assert.AreEqual("Embedding", spec.EmbeddingColumnName);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using SetML.Losses;
+using SetML.Models;
+using SetML.Persistence;
+using SetML.SetColumns;
+using SetML.Trainers;
+using SetML.Training;
+using SetML.Transforms;
+
+namespace SetML;
+
+/// <summary>Entry point of set prediction: <c>mlContext.SetPrediction()</c>.</summary>
+public static class SetPredictionMLContextExtensions
+{
+    /// <summary>The set-prediction catalog: <c>.Trainers.Dspn(...)</c>, <c>.Trainers.TransformerSetPredictor(...)</c>, <c>.Trainers.Mlp(...)</c>, <c>.Evaluate(...)</c>.</summary>
+    public static SetPredictionCatalog SetPrediction(this MLContext mlContext)
+        => new(MLNetInternals.GetEnvironment((mlContext ?? throw new ArgumentNullException(nameof(mlContext))).Transforms));
+}
+
+/// <summary>Trainers and evaluation for predicting a set (vector → set, or set auto-encoding), like ML.NET's task catalogs.</summary>
+public sealed class SetPredictionCatalog
+{
+    internal SetPredictionCatalog(IHostEnvironment env) => Trainers = new SetPredictionTrainers(env);
+
+    /// <summary>The set-prediction trainers.</summary>
+    public SetPredictionTrainers Trainers { get; }
+
+    /// <summary>IoU thresholds of the DSPN paper's Table 1 (bounding boxes).</summary>
+    public static IReadOnlyList<double> BoxThresholds { get; } = new[] { 0.5, 0.9, 0.95, 0.98, 0.99 };
+
+    /// <summary>Distance thresholds of the DSPN paper's Table 2 (positions): ∞, 1, 0.5, 0.25, 0.125.</summary>
+    public static IReadOnlyList<double> DistanceThresholds { get; } = new[] { double.PositiveInfinity, 1, 0.5, 0.25, 0.125 };
+
+    /// <summary>
+    /// Evaluates predicted sets against label sets: Chamfer, Hungarian matched error, set-size accuracy and average
+    /// precision at <paramref name="thresholds"/> (default: <see cref="BoxThresholds"/> for boxes, <see cref="DistanceThresholds"/> for points).
+    /// </summary>
+    /// <param name="data">Scored data (the output of a set predictor's <c>Transform</c>).</param>
+    /// <param name="labelColumnName">The true sets.</param>
+    /// <param name="predictedSetColumnName">The predicted sets.</param>
+    /// <param name="elementDimension">d; 0 = read the SetElementDimension annotation of the predicted column.</param>
+    /// <param name="match">How AP compares elements.</param>
+    /// <param name="thresholds">AP thresholds.</param>
+    /// <param name="scoreColumnName">Per-element confidences for ranking in AP (null or missing = all 1).</param>
+    /// <param name="distanceFeatures">For distance AP: the leading features that form the position (0 = all).</param>
+    public SetPredictionMetrics Evaluate(IDataView data, string labelColumnName = "Label", string predictedSetColumnName = "PredictedSet",
+        int elementDimension = 0, ElementMatch match = ElementMatch.Distance, IReadOnlyList<double>? thresholds = null,
+        string? scoreColumnName = "PredictedSetScore", int distanceFeatures = 0)
+    {
+        var pcol = data.Schema.GetColumnOrNull(predictedSetColumnName)
+            ?? throw new SetColumnException(predictedSetColumnName, null, SetRule.ColumnExists, "the predicted set column was not found");
+        int d = elementDimension > 0 ? elementDimension : SetColumn.GetElementDimension(pcol)
+            ?? throw new ArgumentException($"Column '{predictedSetColumnName}' has no {SetColumn.ElementDimensionAnnotation} annotation; pass elementDimension.", nameof(elementDimension));
+        var labels = ReadSets(data, labelColumnName, d);
+        var preds = ReadSets(data, predictedSetColumnName, d);
+        List<float[]>? scores = scoreColumnName != null && data.Schema.GetColumnOrNull(scoreColumnName) != null ? ReadSets(data, scoreColumnName, 1) : null;
+        return SetPredictionMetrics.Compute(preds, scores, labels, d, match, thresholds ?? (match == ElementMatch.BoxIoU ? BoxThresholds : DistanceThresholds), distanceFeatures);
+    }
+
+    private static List<float[]> ReadSets(IDataView data, string column, int d)
+    {
+        SetColumn.ValidateSchema(data.Schema, column, d);
+        var input = new ModelInput { ColumnName = column, Kind = ModelInputKind.Set, ElementDimension = d };
+        return SetDataReader.ReadInput(data, input);
+    }
+}
+
+/// <summary>The set-prediction trainers (<c>mlContext.SetPrediction().Trainers</c>).</summary>
+public sealed class SetPredictionTrainers
+{
+    private readonly IHostEnvironment _env;
+    internal SetPredictionTrainers(IHostEnvironment env) => _env = env;
+
+    /// <summary>Deep Set Prediction Network (Zhang et al. 2019): the set is decoded by T gradient steps on ‖g_enc(Ŷ) − z‖².</summary>
+    /// <param name="labelColumnName">The target set column (n·d Singles per row).</param>
+    /// <param name="featureColumnName">A feature vector (or image pixels), or a set column; the label column itself = set auto-encoder.</param>
+    /// <param name="elementDimension">d of the label sets.</param>
+    /// <param name="options">Training options; <c>options.Decoder</c> null or a <see cref="DspnOptions"/>.</param>
+    public DspnTrainer Dspn(string labelColumnName = "Label", string featureColumnName = "Features", int elementDimension = 2, SetPredictionOptions? options = null)
+        => new(_env, labelColumnName, featureColumnName, elementDimension, Checked<DspnOptions>(options, nameof(Dspn)));
+
+    /// <summary>Transformer set predictor (TSPN/DETR style): learned (or sampled) slots refined by attention conditioned on z.</summary>
+    /// <param name="labelColumnName">The target set column.</param>
+    /// <param name="featureColumnName">A feature vector, or a set column.</param>
+    /// <param name="elementDimension">d of the label sets.</param>
+    /// <param name="options">Training options; <c>options.Decoder</c> null or a <see cref="TransformerSetPredictorOptions"/>.</param>
+    public TransformerSetPredictorTrainer TransformerSetPredictor(string labelColumnName = "Label", string featureColumnName = "Features", int elementDimension = 2, SetPredictionOptions? options = null)
+        => new(_env, labelColumnName, featureColumnName, elementDimension, Checked<TransformerSetPredictorOptions>(options, nameof(TransformerSetPredictor)));
+
+    /// <summary>MLP set decoder, the DSPN paper's baseline: N output slots, each an element with a mask feature.</summary>
+    /// <param name="labelColumnName">The target set column.</param>
+    /// <param name="featureColumnName">A feature vector, or a set column.</param>
+    /// <param name="elementDimension">d of the label sets.</param>
+    /// <param name="options">Training options; <c>options.Decoder</c> null or a <see cref="MlpSetDecoderOptions"/>.</param>
+    public MlpSetPredictorTrainer Mlp(string labelColumnName = "Label", string featureColumnName = "Features", int elementDimension = 2, SetPredictionOptions? options = null)
+        => new(_env, labelColumnName, featureColumnName, elementDimension, Checked<MlpSetDecoderOptions>(options, nameof(Mlp)));
+
+    private static SetPredictionOptions Checked<T>(SetPredictionOptions? options, string method) where T : SetDecoderOptions
+    {
+        options ??= new SetPredictionOptions();
+        if (options.Decoder != null && options.Decoder is not T)
+            throw new ArgumentException($"{method}(...) trains a {typeof(T).Name.Replace("Options", "")} decoder, but options.Decoder is {options.Decoder.GetType().Name}.", nameof(options));
+        return options;
+    }
+}
+
+/// <summary>Metrics of set prediction (see <see cref="SetPredictionCatalog.Evaluate"/>).</summary>
+public sealed class SetPredictionMetrics
+{
+    /// <summary>Rows evaluated.</summary>
+    public int RowCount { get; init; }
+    /// <summary>Mean Chamfer distance (squared Euclidean) over rows where both sets are non-empty (or both empty).</summary>
+    public double Chamfer { get; init; }
+    /// <summary>Mean squared distance of the optimally matched (Hungarian) element pairs.</summary>
+    public double MatchedSquaredError { get; init; }
+    /// <summary>Fraction of rows whose predicted set has exactly the true number of elements.</summary>
+    public double SetSizeAccuracy { get; init; }
+    /// <summary>Mean |predicted size − true size|.</summary>
+    public double MeanAbsoluteSizeError { get; init; }
+    /// <summary>Rows with an empty prediction but a non-empty target (Chamfer undefined there).</summary>
+    public int EmptyPredictionRows { get; init; }
+    /// <summary>Average precision per threshold (IoU lower bound or distance upper bound), in [0, 1].</summary>
+    public IReadOnlyDictionary<double, double> AveragePrecision { get; init; } = new Dictionary<double, double>();
+
+    /// <summary>Computes the metrics from plain arrays.</summary>
+    public static SetPredictionMetrics Compute(IReadOnlyList<float[]> predictions, IReadOnlyList<float[]>? scores, IReadOnlyList<float[]> targets,
+        int d, ElementMatch match, IReadOnlyList<double> thresholds, int distanceFeatures = 0)
+    {
+        double chamfer = 0, matched = 0; int chamferRows = 0, pairs = 0, sizeHits = 0, empty = 0; double sizeErr = 0;
+        for (int r = 0; r < targets.Count; r++)
+        {
+            int n = predictions[r].Length / d, m = targets[r].Length / d;
+            if (SetMetrics.Chamfer(predictions[r], targets[r], d) is double c) { chamfer += c; chamferRows++; }
+            else if (n == 0) empty++;
+            var (s, k) = SetMetrics.MatchedSquaredError(predictions[r], targets[r], d);
+            matched += s; pairs += k;
+            if (n == m) sizeHits++;
+            sizeErr += Math.Abs(n - m);
+        }
+        var ap = thresholds.ToDictionary(t => t, t => SetMetrics.AveragePrecision(predictions, scores, targets, d, match, t, distanceFeatures));
+        int rows = Math.Max(1, targets.Count);
+        return new SetPredictionMetrics
+        {
+            RowCount = targets.Count,
+            Chamfer = chamferRows > 0 ? chamfer / chamferRows : 0,
+            MatchedSquaredError = pairs > 0 ? matched / pairs : 0,
+            SetSizeAccuracy = sizeHits / (double)rows,
+            MeanAbsoluteSizeError = sizeErr / rows,
+            EmptyPredictionRows = empty,
+            AveragePrecision = ap,
+        };
+    }
+}

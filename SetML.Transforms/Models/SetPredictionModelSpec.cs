@@ -1,0 +1,255 @@
+using SetML.Losses;
+using SetML.Modules;
+using SetML.Modules.SetPrediction;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Models;
+
+/// <summary>
+/// Chooses and configures a vector → set decoder (DSPN, transformer set predictor, MLP baseline). Serialized into the
+/// model file.
+/// </summary>
+[PolymorphicSpec]
+public abstract class SetDecoderOptions
+{
+    /// <summary>Size of the vector z the input encoder produces for this decoder (vector inputs). Default: 64.</summary>
+    public int LatentDimension { get; set; } = 64;
+
+    /// <summary>Builds the decoder reading z of size <paramref name="latentDimension"/> and predicting up to <paramref name="slots"/> elements of dimension <paramref name="elementDimension"/>.</summary>
+    public abstract SetDecoder CreateDecoder(int latentDimension, int elementDimension, int slots);
+
+    /// <summary>Checks the values; throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public virtual void Validate()
+    {
+        if (LatentDimension < 1) throw new ArgumentOutOfRangeException(nameof(LatentDimension), LatentDimension, "LatentDimension must be ≥ 1.");
+    }
+}
+
+/// <summary>Options of the <see cref="DeepSetPredictionNetwork"/>. Defaults are the paper's (T = 10, η = 800, λ = 0.1).</summary>
+public sealed class DspnOptions : SetDecoderOptions
+{
+    /// <summary>T, inner gradient steps in training. Default: 10.</summary>
+    public int InnerSteps { get; set; } = 10;
+    /// <summary>Inner steps at prediction time; 0 = <see cref="InnerSteps"/>. The paper also evaluates 20 and 30. Default: 0.</summary>
+    public int PredictionInnerSteps { get; set; }
+    /// <summary>η, the inner learning rate. Default: 800.</summary>
+    public double InnerLearningRate { get; set; } = 800;
+    /// <summary>λ, weight of L_repr(Y, z) in the supervised outer loss. Default: 0.1.</summary>
+    public double RepresentationWeight { get; set; } = 0.1;
+    /// <summary>Heavy-ball momentum of the inner loop (0 = plain gradient descent, as in the paper). Default: 0.</summary>
+    public double Momentum { get; set; }
+    /// <summary>‖·‖² or Huber inside L_repr. Default: squared error.</summary>
+    public PairwiseCost RepresentationCost { get; set; } = PairwiseCost.SquaredError;
+    /// <summary>Hidden widths of g_enc's per-element MLP φ. Default: [256, 256] (the paper's MNIST encoder).</summary>
+    public int[] EncoderHiddenSizes { get; set; } = { 256, 256 };
+    /// <summary>Pooling of g_enc. Default: presence-weighted sum scaled by 1/N.</summary>
+    public RelaxedPooling Pooling { get; set; } = RelaxedPooling.Sum;
+
+    /// <inheritdoc />
+    public override SetDecoder CreateDecoder(int latentDimension, int elementDimension, int slots)
+        => new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(elementDimension, EncoderHiddenSizes, latentDimension, Pooling, slots),
+            slots, InnerSteps, InnerLearningRate, RepresentationWeight, Momentum, RepresentationCost);
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (InnerSteps < 0) throw new ArgumentOutOfRangeException(nameof(InnerSteps), InnerSteps, "InnerSteps must be ≥ 0.");
+        if (PredictionInnerSteps < 0) throw new ArgumentOutOfRangeException(nameof(PredictionInnerSteps), PredictionInnerSteps, "PredictionInnerSteps must be ≥ 0.");
+        if (!(InnerLearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(InnerLearningRate), InnerLearningRate, "InnerLearningRate must be > 0.");
+        if (RepresentationWeight < 0) throw new ArgumentOutOfRangeException(nameof(RepresentationWeight), RepresentationWeight, "RepresentationWeight must be ≥ 0.");
+        if (Momentum < 0 || Momentum >= 1) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+    }
+}
+
+/// <summary>Options of the <see cref="TransformerSetDecoder"/> (TSPN/DETR-style set predictor).</summary>
+public sealed class TransformerSetPredictorOptions : SetDecoderOptions
+{
+    /// <summary>Attention width. Default: 64.</summary>
+    public int ModelDimension { get; set; } = 64;
+    /// <summary>Attention heads. Default: 4.</summary>
+    public int Heads { get; set; } = 4;
+    /// <summary>Refinement layers. Default: 3.</summary>
+    public int Layers { get; set; } = 3;
+    /// <summary>Number of memory tokens z is projected to. Default: 4.</summary>
+    public int MemoryTokens { get; set; } = 4;
+    /// <summary>Learned slots (DETR) or samples from a learned distribution (TSPN). Default: learned.</summary>
+    public InitialSetKind InitialSet { get; set; } = InitialSetKind.Learned;
+
+    /// <inheritdoc />
+    public override SetDecoder CreateDecoder(int latentDimension, int elementDimension, int slots)
+        => new TransformerSetDecoder(latentDimension, elementDimension, slots, ModelDimension, Heads, Layers, MemoryTokens, InitialSet);
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (Heads < 1 || ModelDimension < 1 || ModelDimension % Heads != 0)
+            throw new ArgumentOutOfRangeException(nameof(ModelDimension), ModelDimension, "ModelDimension must be a positive multiple of Heads.");
+        if (Layers < 0) throw new ArgumentOutOfRangeException(nameof(Layers), Layers, "Layers must be ≥ 0.");
+        if (MemoryTokens < 1) throw new ArgumentOutOfRangeException(nameof(MemoryTokens), MemoryTokens, "MemoryTokens must be ≥ 1.");
+    }
+}
+
+/// <summary>Options of the <see cref="MlpSetDecoder"/> baseline.</summary>
+public sealed class MlpSetDecoderOptions : SetDecoderOptions
+{
+    /// <summary>Hidden widths. Default: [256, 256] (the DSPN paper's baseline).</summary>
+    public int[] HiddenSizes { get; set; } = { 256, 256 };
+
+    /// <inheritdoc />
+    public override SetDecoder CreateDecoder(int latentDimension, int elementDimension, int slots)
+        => new MlpSetDecoder(latentDimension, elementDimension, slots, HiddenSizes);
+}
+
+/// <summary>Chooses the input encoder F for a fixed-size vector input (features or image pixels).</summary>
+[PolymorphicSpec]
+public abstract class InputEncoderOptions
+{
+    /// <summary>Builds F: <c>[B, inputSize] → [B, outputDimension]</c>.</summary>
+    public abstract nn.Module<Tensor, Tensor> CreateEncoder(int inputSize, int outputDimension);
+}
+
+/// <summary>An MLP input encoder for feature vectors.</summary>
+public sealed class MlpInputEncoderOptions : InputEncoderOptions
+{
+    /// <summary>Hidden widths. Default: [256].</summary>
+    public int[] HiddenSizes { get; set; } = { 256 };
+
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> CreateEncoder(int inputSize, int outputDimension)
+        => new Mlp(inputSize, HiddenSizes, outputDimension, Activation.ReLU, activateLast: false);
+}
+
+/// <summary>
+/// A small CNN input encoder for images read by ML.NET ImageAnalytics (<c>LoadImages → ResizeImages → ExtractPixels</c>
+/// with the default planar colour order): the pixel vector must have Channels·Height·Width values.
+/// </summary>
+public sealed class ConvInputEncoderOptions : InputEncoderOptions
+{
+    /// <summary>Colour channels. Default: 3.</summary>
+    public int Channels { get; set; } = 3;
+    /// <summary>Image height. Default: 64.</summary>
+    public int Height { get; set; } = 64;
+    /// <summary>Image width. Default: 64.</summary>
+    public int Width { get; set; } = 64;
+    /// <summary>Channels of the three convolutions. Default: [32, 64, 64].</summary>
+    public int[] ConvChannels { get; set; } = { 32, 64, 64 };
+    /// <summary>Add CoordConv x/y channels to the input (helps regress positions). Default: true.</summary>
+    public bool CoordinateChannels { get; set; } = true;
+
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> CreateEncoder(int inputSize, int outputDimension)
+    {
+        if (inputSize != Channels * Height * Width)
+            throw new ArgumentException($"The image vector has {inputSize} values, but Channels·Height·Width = {Channels}·{Height}·{Width} = {Channels * Height * Width}.", nameof(inputSize));
+        return new SmallConvNet(Channels, Height, Width, ConvChannels, outputDimension, CoordinateChannels);
+    }
+}
+
+/// <summary>
+/// Options of the presence-weighted Deep Sets encoder that DSPN uses as g_enc (<see cref="RelaxedDeepSetsEncoder"/>);
+/// also usable as an ordinary set encoder.
+/// </summary>
+public sealed class RelaxedDeepSetsOptions : SetEncoderOptions
+{
+    /// <summary>Hidden widths of φ. Default: [256, 256].</summary>
+    public int[] HiddenSizes { get; set; } = { 256, 256 };
+    /// <summary>Embedding size. Default: 64.</summary>
+    public int EmbeddingDimension { get; set; } = 64;
+    /// <summary>Pooling. Default: sum scaled by 1/<see cref="Slots"/>.</summary>
+    public RelaxedPooling Pooling { get; set; } = RelaxedPooling.Sum;
+    /// <summary>N of the constant 1/N scale (set-prediction trainers set it to the maximum set size). Default: 1.</summary>
+    public int Slots { get; set; } = 1;
+
+    /// <inheritdoc />
+    public override bool IsMiniBatchConsistent => Pooling == RelaxedPooling.Sum;
+
+    /// <inheritdoc />
+    public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+    /// <inheritdoc />
+    public override SetEncoder CreateEncoder(int elementDimension)
+        => new RelaxedDeepSetsEncoder(elementDimension, HiddenSizes, EmbeddingDimension, Pooling, Slots);
+}
+
+/// <summary>
+/// A vector → set (or set → set auto-encoder) model: input encoder F + set decoder. Outputs the predicted set
+/// (elements with presence ≥ 0.5, padding removed), its size, and the presence of each kept element (its confidence).
+/// </summary>
+public sealed class SetPredictionModelSpec : ModelSpec
+{
+    /// <summary>The decoder.</summary>
+    public SetDecoderOptions Decoder { get; set; } = new DspnOptions();
+    /// <summary>F for a vector input.</summary>
+    public InputEncoderOptions? InputEncoder { get; set; }
+    /// <summary>The set encoder for a set input; null with a DSPN decoder = share its g_enc (the paper's auto-encoder).</summary>
+    public SetEncoderOptions? SetEncoder { get; set; }
+    /// <summary>Element dimension d of the predicted sets.</summary>
+    public int ElementDimension { get; set; }
+    /// <summary>N, the largest set the model predicts.</summary>
+    public int MaximumSetSize { get; set; }
+    /// <summary>Size of z.</summary>
+    public int LatentDimension { get; set; }
+    /// <summary>Predicted set column.</summary>
+    public string PredictedSetColumnName { get; set; } = "PredictedSet";
+    /// <summary>Predicted set size column.</summary>
+    public string PredictedSetSizeColumnName { get; set; } = "PredictedSetSize";
+    /// <summary>Presence (confidence) of each element of the predicted set.</summary>
+    public string PredictedSetScoreColumnName { get; set; } = "PredictedSetScore";
+
+    /// <inheritdoc />
+    public override nn.Module CreateNetwork()
+    {
+        var decoder = Decoder.CreateDecoder(LatentDimension, ElementDimension, MaximumSetSize);
+        var input = Inputs[0];
+        if (input.Kind == ModelInputKind.Vector)
+            return new SetPredictionNetwork((InputEncoder ?? new MlpInputEncoderOptions()).CreateEncoder(input.VectorSize, LatentDimension), decoder);
+        return new SetPredictionNetwork(SetEncoder?.CreateEncoder(input.ElementDimension), decoder);
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns() => new[]
+    {
+        new ModelOutputColumn(PredictedSetColumnName, ModelOutputKind.Set, ElementDimension),
+        new ModelOutputColumn(PredictedSetSizeColumnName, ModelOutputKind.Single),
+        new ModelOutputColumn(PredictedSetScoreColumnName, ModelOutputKind.VariableVector),
+    };
+
+    /// <summary>Inner steps used at prediction (DSPN), or null for the decoder's default.</summary>
+    public int? PredictionSteps => Decoder is DspnOptions { PredictionInnerSteps: > 0 } o ? o.PredictionInnerSteps : null;
+
+    /// <inheritdoc />
+    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var net = (SetPredictionNetwork)network;
+        var z = net.Encode(batch.X[0], batch.Mask[0]);
+        var final = net.Decoder.Decode(z, training: false, PredictionSteps)[^1];
+        var (sets, scores) = ToRows(final, ElementDimension);
+        return new Array[] { sets, sets.Select(s => (float)(s.Length / ElementDimension)).ToArray(), scores };
+    }
+
+    /// <summary>The kept elements (presence ≥ 0.5) of each row as flat n·d arrays, and their presences.</summary>
+    public static (float[][] Sets, float[][] Scores) ToRows(PredictedSetState state, int d)
+    {
+        var y = state.Elements.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+        var p = state.Presence.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+        int b = (int)state.Elements.shape[0], n = (int)state.Elements.shape[1];
+        var sets = new float[b][];
+        var scores = new float[b][];
+        for (int r = 0; r < b; r++)
+        {
+            var kept = Enumerable.Range(0, n).Where(i => p[r * n + i] >= 0.5f).ToArray();
+            sets[r] = new float[kept.Length * d];
+            scores[r] = new float[kept.Length];
+            for (int k = 0; k < kept.Length; k++)
+            {
+                Array.Copy(y, ((long)r * n + kept[k]) * d, sets[r], (long)k * d, d);
+                scores[r][k] = p[r * n + kept[k]];
+            }
+        }
+        return (sets, scores);
+    }
+}

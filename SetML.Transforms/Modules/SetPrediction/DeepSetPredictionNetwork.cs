@@ -1,0 +1,135 @@
+using SetML.Losses;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Modules.SetPrediction;
+
+/// <summary>
+/// Deep Set Prediction Network (Zhang, Hare &amp; Prügel-Bennett 2019, Algorithm 1): decodes z into a set by gradient
+/// descent on the set itself. Starting from a learned initial set Ŷ⁽⁰⁾ (with a presence/mask feature),
+/// <c>Ŷ⁽ᵗ⁾ = Ŷ⁽ᵗ⁻¹⁾ − η ∂L_repr(Ŷ⁽ᵗ⁻¹⁾, z)/∂Ŷ⁽ᵗ⁻¹⁾</c>, <c>L_repr(Ŷ, z) = ‖g_enc(Ŷ) − z‖²</c>, presence clamped to
+/// [0, 1] after each step. In training the inner loop is differentiated through (create_graph), so the outer loss
+/// reaches g_enc and Ŷ⁽⁰⁾. Each inner step is permutation-equivariant because g_enc is permutation-invariant.
+/// </summary>
+/// <remarks>
+/// Departures from the paper, all optional or documented: L_repr is the mean over latents summed over the batch
+/// divided by a fixed batch constant (32), not by the actual batch size, so that η = 800 means the same step for
+/// any batch (shared/bench README); optional heavy-ball momentum in the inner loop; Huber instead of ‖·‖² as the paper's
+/// "practical tricks" suggest.
+/// </remarks>
+public sealed class DeepSetPredictionNetwork : SetDecoder
+{
+    private readonly RelaxedDeepSetsEncoder encoder;
+    private readonly TorchSharp.Modules.Parameter initialSet;
+    private readonly TorchSharp.Modules.Parameter initialPresence;
+
+    /// <summary>Creates the decoder.</summary>
+    /// <param name="encoder">g_enc (its output dimension is the latent size).</param>
+    /// <param name="slots">N, the number of element slots.</param>
+    /// <param name="innerSteps">T (paper: 10).</param>
+    /// <param name="innerLearningRate">η (paper: 800).</param>
+    /// <param name="representationWeight">λ of the supervised outer loss (paper: 0.1; not used by a shared-encoder auto-encoder).</param>
+    /// <param name="momentum">Inner heavy-ball momentum (0 = the paper's plain gradient descent).</param>
+    /// <param name="representationCost">‖·‖² or Huber in L_repr.</param>
+    /// <param name="representationBatch">The fixed batch constant dividing L_repr (32, as in the reference).</param>
+    public DeepSetPredictionNetwork(RelaxedDeepSetsEncoder encoder, int slots, int innerSteps = 10, double innerLearningRate = 800,
+        double representationWeight = 0.1, double momentum = 0, PairwiseCost representationCost = PairwiseCost.SquaredError,
+        double representationBatch = 32)
+        : base(nameof(DeepSetPredictionNetwork), encoder.OutputDimension, encoder.InputDimension, slots)
+    {
+        if (innerSteps < 0) throw new ArgumentOutOfRangeException(nameof(innerSteps), innerSteps, "InnerSteps must be ≥ 0.");
+        if (!(innerLearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(innerLearningRate), innerLearningRate, "InnerLearningRate must be > 0.");
+        if (momentum < 0 || momentum >= 1) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Momentum must be in [0, 1).");
+        this.encoder = encoder;
+        // Ŷ⁽⁰⁾ ~ U(0, 1) and presence 0.5, as in the authors' code.
+        initialSet = nn.Parameter(torch.rand(1, slots, encoder.InputDimension));
+        initialPresence = nn.Parameter(torch.full(1, slots, 0.5));
+        InnerSteps = innerSteps;
+        InnerLearningRate = innerLearningRate;
+        RepresentationWeight = representationWeight;
+        Momentum = momentum;
+        RepresentationCost = representationCost;
+        RepresentationBatch = representationBatch;
+        RegisterComponents();
+    }
+
+    /// <summary>g_enc.</summary>
+    public RelaxedDeepSetsEncoder Encoder => encoder;
+    /// <summary>T, the inner steps used in training (and by default at prediction).</summary>
+    public int InnerSteps { get; }
+    /// <summary>η.</summary>
+    public double InnerLearningRate { get; }
+    /// <summary>λ.</summary>
+    public double RepresentationWeight { get; }
+    /// <summary>Inner momentum.</summary>
+    public double Momentum { get; }
+    /// <summary>Cost inside L_repr.</summary>
+    public PairwiseCost RepresentationCost { get; }
+    /// <summary>The fixed batch constant of L_repr.</summary>
+    public double RepresentationBatch { get; }
+    /// <summary>The learned initial set Ŷ⁽⁰⁾ <c>[1, N, d]</c>.</summary>
+    public Tensor InitialSet => initialSet;
+    /// <summary>The learned initial presence <c>[1, N]</c>.</summary>
+    public Tensor InitialPresence => initialPresence;
+
+    /// <summary>L_repr(Ŷ, z) = Σ_b mean_k c(g_enc(Ŷ_b)_k − z_bk) / batch constant.</summary>
+    public Tensor RepresentationLoss(Tensor elements, Tensor presence, Tensor z)
+    {
+        using var scope = torch.NewDisposeScope();
+        var diff = encoder.forward(elements, presence) - z;
+        return (SetLosses.Elementwise(diff, RepresentationCost).mean(new long[] { -1 }).sum() / RepresentationBatch).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One inner step (Algorithm 1, line 5) without momentum, with the presence clamp; returns the new state.</summary>
+    public PredictedSetState InnerStep(PredictedSetState state, Tensor z, bool createGraph)
+    {
+        (Tensor?, Tensor?) noMomentum = (null, null);
+        return Step(state, z, createGraph, ref noMomentum);
+    }
+
+    // Ŷ ← Ŷ − η ∂L_repr/∂Ŷ (heavy-ball velocity v ← μ v + g when Momentum > 0); presence clamped to [0, 1].
+    private PredictedSetState Step(PredictedSetState state, Tensor z, bool createGraph, ref (Tensor? Y, Tensor? P) velocity)
+    {
+        var l = RepresentationLoss(state.Elements, state.Presence, z);
+        var g = torch.autograd.grad(new[] { l }, new[] { state.Elements, state.Presence }, retain_graph: createGraph, create_graph: createGraph);
+        Tensor gy = g[0], gp = g[1];
+        if (Momentum > 0)
+        {
+            velocity = (velocity.Y is null ? gy : Momentum * velocity.Y + gy, velocity.P is null ? gp : Momentum * velocity.P + gp);
+            (gy, gp) = (velocity.Y!, velocity.P!);
+        }
+        return new PredictedSetState(state.Elements - InnerLearningRate * gy, (state.Presence - InnerLearningRate * gp).clamp(0, 1));
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<PredictedSetState> Decode(Tensor z, bool training, int? steps = null)
+    {
+        int t = steps ?? InnerSteps;
+        long b = z.shape[0];
+        // The inner loop needs gradients even when predicting under no_grad.
+        using var grad = torch.enable_grad();
+        var zz = training ? z : z.detach();
+        var state = new PredictedSetState(initialSet.expand(b, -1, -1), initialPresence.expand(b, -1).clamp(0, 1));
+        if (!training) state = Detached(state, requiresGrad: true);
+        var states = new List<PredictedSetState>(t + 1) { state };
+        (Tensor?, Tensor?) velocity = (null, null);
+        for (int step = 0; step < t; step++)
+        {
+            state = Step(state, zz, createGraph: training, ref velocity);
+            if (!training) state = Detached(state, requiresGrad: true);   // prediction: no graph across steps
+            states.Add(state);
+        }
+        if (!training)
+            for (int i = 0; i < states.Count; i++) states[i] = Detached(states[i], requiresGrad: false);
+        return states;
+    }
+
+    private static PredictedSetState Detached(PredictedSetState s, bool requiresGrad)
+        => requiresGrad
+            ? new PredictedSetState(s.Elements.detach().requires_grad_(), s.Presence.detach().requires_grad_())
+            : new PredictedSetState(s.Elements.detach(), s.Presence.detach());
+
+    /// <summary>λ·L_repr(Y, z): makes the target set itself encode to z (paper eq. 6).</summary>
+    public override Tensor? AuxiliaryLoss(Tensor z, Tensor target, Tensor targetMask)
+        => RepresentationWeight > 0 ? RepresentationWeight * RepresentationLoss(target, targetMask.to_type(target.dtype), z) : null;
+}
