@@ -265,14 +265,28 @@ public sealed class SetTransformerTests
     }
 
     [TestMethod]
-    public void FeaturizerNeedsALabelAndTheRightEncoder()
+    public void FeaturizerRejectsAnotherEncoderType()
     {
         var ml = new MLContext(0);
-        var data = ml.Data.LoadFromEnumerable(MaxRows(10, 1));
-        var ex = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.SetTransformer("E", "Set", 1).Fit(data));
-        StringAssert.Contains(ex.Message, "label");
         Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.SetTransformer("E", "Set", 1, "Label",
             new SetFeaturizerOptions { Encoder = new DeepSetsOptions() }));
+    }
+
+    private sealed class Embedding
+    {
+        public float[] E { get; set; } = Array.Empty<float>();
+    }
+
+    [TestMethod]
+    public void FeaturizerWithoutLabelTrainsAsAutoEncoderEncoder()
+    {
+        var ml = new MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(MaxRows(16, 1));
+        var options = new SetFeaturizerOptions { Epochs = 1, BatchSize = 8, Encoder = new SetTransformerOptions { Width = 8, Heads = 2, Layers = 1, Seeds = 2 } };
+        var model = ml.Transforms.SetTransformer("E", "Set", 1, labelColumnName: null, options).Fit(data);
+        var rows = ml.Data.CreateEnumerable<Embedding>(model.Transform(data), false, ignoreMissingColumns: true).ToList();
+        Assert.AreEqual(16, rows.Count);
+        Assert.IsTrue(rows.All(r => r.E.Length == 16 && r.E.All(float.IsFinite)), "k·Width = 16 finite values per set");
     }
 
     [TestMethod]

@@ -11,14 +11,13 @@ public static partial class SetTransformsCatalog
     /// A learned Set Transformer featurizer (Lee et al. 2019): trains SAB/ISAB blocks + PMA_k with a head on
     /// <paramref name="labelColumnName"/> (regression for a Single label, classification for a Boolean or key label)
     /// and outputs the encoder's embedding (k·Width values) in <paramref name="outputColumnName"/>.
-    /// A label is required: without one, <c>Fit</c> fails with a clear message (unsupervised set-prediction training
-    /// is not available for this encoder).
+    /// Without a label, the encoder is trained unsupervised as the encoder of a set auto-encoder (see <see cref="SetFeaturizerEstimator"/>).
     /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
     /// <param name="elementDimension">Element dimension d of the set column.</param>
-    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="labelColumnName">Label the encoder is trained on; null = unsupervised (set auto-encoder).</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="SetTransformerOptions"/>.</param>
     public static SetFeaturizerEstimator SetTransformer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)

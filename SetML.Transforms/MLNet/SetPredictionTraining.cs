@@ -138,7 +138,8 @@ internal static class SetPredictionTraining
             decoder = decoderOptions.CreateDecoder(network.Encoder.OutputDimension, d, slots);
         }
         // The auto-encoder shares the featurizer's encoder module; only `network` (encoder + unused head) is kept.
-        using var autoEncoder = new SetPredictionNetwork(network.Encoder, decoder);
+        // Not disposed: Module.Dispose would also free the shared encoder's weights that the returned featurizer uses.
+        var autoEncoder = new SetPredictionNetwork(network.Encoder, decoder);
         if (device.type != DeviceType.CPU) autoEncoder.to(device);
         var loss = auto?.Loss ?? (slots <= 32 ? SetLossKind.Hungarian : SetLossKind.Chamfer);
         ch.Info($"{sets.Count} training sets, up to {slots} elements of dimension {d}, reconstruction loss {loss}.");
