@@ -205,11 +205,14 @@ public sealed class SetTrainerTests
     }
 
     [TestMethod]
-    public void FeaturizerWithoutLabel_FailsClearly_AndWrongEncoderTypeIsRejected()
+    public void FeaturizerWithoutLabel_TrainsAsSetAutoEncoder_AndWrongEncoderTypeIsRejected()
     {
-        var (ml, train, _) = Data(50, 10);
-        var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.DeepSets("E", "Points", 2).Fit(train));
-        StringAssert.Contains(e.Message, "label");
+        var (ml, train, test) = Data(50, 10);
+        // No label: the encoder is trained inside a set auto-encoder (decoder from the set-prediction models) and kept.
+        var featurizer = ml.Transforms.DeepSets("E", "Points", 2, options: new SetFeaturizerOptions { Epochs = 1 }).Fit(train);
+        var embeddings = featurizer.Transform(test).GetColumn<float[]>("E").ToArray();
+        Assert.AreEqual(10, embeddings.Length);
+        Assert.IsTrue(embeddings.All(v => v.Length == 32 && v.All(float.IsFinite)));
         var e2 = Assert.ThrowsExactly<ArgumentException>(() => ml.Regression.Trainers.DeepSets("Label", "Points", 2, new SetRegressionOptions { Encoder = new UnknownEncoderOptions() }));
         StringAssert.Contains(e2.Message, "DeepSets");
     }
