@@ -37,7 +37,7 @@ public static class TrainingLoop
         if (options.Epochs == 0 || trainingCount == 0 || parameters.Count == 0)
             return new TrainingResult(0, trainLosses, validLosses, 0);
 
-        using var optimizer = torch.optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = new AdamW(parameters.Cast<TorchSharp.Modules.Parameter>(), options.LearningRate, options.WeightDecay);
         var rng = new Random(options.Seed);
         var order = Enumerable.Range(0, trainingCount).ToArray();
         var watch = Stopwatch.StartNew();
@@ -57,7 +57,7 @@ public static class TrainingLoop
                     if (options.CancellationToken.IsCancellationRequested) break;
                     using var scope = torch.NewDisposeScope();
                     var idx = order.AsSpan(start, Math.Min(options.BatchSize, trainingCount - start)).ToArray();
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     var loss = batchLoss(idx);
                     double value = loss.item<float>();
                     if (!double.IsFinite(value))
@@ -65,8 +65,8 @@ public static class TrainingLoop
                             $"Training diverged: the loss became {value} in epoch {epoch}. Lower the learning rate, enable GradientClipNorm, or check the labels.");
                     loss.backward();
                     if (options.GradientClipNorm > 0)
-                        nn.utils.clip_grad_norm_(parameters, options.GradientClipNorm);
-                    optimizer.step();
+                        optimizer.ClipGradientNorm(options.GradientClipNorm);
+                    optimizer.Step();
                     sum += value; batches++;
                 }
                 double trainLoss = batches > 0 ? sum / batches : double.NaN;
@@ -120,7 +120,7 @@ public static class TrainingLoop
         foreach (var t in state.Values) t.Dispose();
     }
 
-    private static void SetLearningRate(torch.optim.Optimizer optimizer, SetTrainingOptions o, int epoch)
+    private static void SetLearningRate(AdamW optimizer, SetTrainingOptions o, int epoch)
     {
         double lr = o.Schedule switch
         {
@@ -129,7 +129,7 @@ public static class TrainingLoop
             LearningRateSchedule.Cosine => o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (epoch - 1) / Math.Max(1, o.Epochs))),
             _ => o.LearningRate,
         };
-        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+        optimizer.LearningRate = lr;
     }
 
     /// <summary>Fisher–Yates shuffle with the given generator (deterministic for a seed).</summary>
