@@ -120,6 +120,7 @@ public sealed class ClusteringSample : Sample
         SetModelTransformer? last = null;
         foreach (var (name, encoder, modelEpochs, paper0, paper1) in models)
         {
+            if (ctx.Cancellation.IsCancellationRequested) break; // Ctrl-C: keep the rows finished so far
             int modelSteps = modelEpochs * stepsPerEpoch;
             var options = new AmortizedMixtureOptions
             {

@@ -71,6 +71,7 @@ public sealed class MaxRegressionSample : Sample
         ctx.Out.WriteLine($"{"Architecture",-22} {"MAE",9} {"paper",8} {"train s",8} {"ms/step",8}");
         foreach (var (name, encoder, head, paper) in models)
         {
+            if (ctx.Cancellation.IsCancellationRequested) break; // Ctrl-C: keep the rows finished so far
             var options = new SetRegressionOptions
             {
                 Encoder = encoder, HeadHiddenSizes = head, Loss = RegressionLoss.Absolute, Seed = ctx.Seed, Device = ctx.Device,
@@ -80,6 +81,7 @@ public sealed class MaxRegressionSample : Sample
             var sw = Stopwatch.StartNew();
             var model = ml.Regression.Trainers.SetRegression("Label", "Set", 1, options).Fit(train);
             double seconds = sw.Elapsed.TotalSeconds;
+            if (ctx.Cancellation.IsCancellationRequested) break;
             var mae = ml.Regression.Evaluate(model.Transform(test)).MeanAbsoluteError;
             double msPerStep = 1000 * seconds / (epochs * steps);
             ctx.Out.WriteLine($"{name,-22} {mae,9:F4} {paper,8:F4} {seconds,8:F1} {msPerStep,8:F2}");
