@@ -148,33 +148,6 @@ public sealed class DspnReferenceBench : BenchSection
     }
 
     private static double? RunReference(int threads, int reps, TextWriter log)
-    {
-        var script = SetTransformerReferenceBench.ReferenceScript();
-        if (script == null || !File.Exists("/usr/bin/python3"))
-        {
-            log.WriteLine("  (PyTorch reference not run: needs ../shared/bench/reference_pytorch.py and /usr/bin/python3 with python3-torch)");
-            return null;
-        }
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { script, "--configs", "dspn_sum", "--threads", threads.ToString(), "--reps", reps.ToString(), "--wait-idle", "5", "--retries", "0" })
-            psi.ArgumentList.Add(a);
-        psi.Environment["OMP_NUM_THREADS"] = threads.ToString();
-        try
-        {
-            using var p = Process.Start(psi)!;
-            string stdout = p.StandardOutput.ReadToEnd();
-            p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            foreach (var line in stdout.Split('\n').Where(l => l.StartsWith('{')))
-            {
-                using var doc = JsonDocument.Parse(line);
-                if (doc.RootElement.GetProperty("bench").GetString() == "dspn_sum_train_step") return doc.RootElement.GetProperty("median_ms").GetDouble();
-            }
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException or InvalidOperationException)
-        {
-            log.WriteLine("  (PyTorch reference failed: " + e.Message + ")");
-        }
-        return null;
-    }
+        => PyTorchReference.Run("dspn_sum", threads, reps, log).TryGetValue("dspn_sum_train_step", out var row)
+            ? row.GetProperty("median_ms").GetDouble() : null;
 }

@@ -21,19 +21,6 @@ public sealed class SetTransformerReferenceBench : BenchSection
     /// <inheritdoc />
     public override string Description => "Set Transformer (ISAB16×2 + PMA4 + SAB) training step vs the PyTorch reference";
 
-    /// <summary>The reference script, if the shared folder is beside the repository.</summary>
-    public static string? ReferenceScript()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            var p = Path.Combine(dir.FullName, "shared", "bench", "reference_pytorch.py");
-            if (File.Exists(p)) return p;
-            var q = Path.Combine(dir.FullName, "..", "shared", "bench", "reference_pytorch.py");
-            if (File.Exists(q) && File.Exists(Path.Combine(dir.FullName, "SetML.sln"))) return Path.GetFullPath(q);
-        }
-        return null;
-    }
-
     /// <inheritdoc />
     public override IEnumerable<BenchRow> Run(BenchOptions options, TextWriter log)
     {
@@ -63,7 +50,6 @@ public sealed class SetTransformerReferenceBench : BenchSection
         var reference = RunReference(options, log);
         string lossNote = reference.TryGetValue("loss_at_init", out var refLoss)
             ? $"loss at init: SetML {loss0:F6}, PyTorch {refLoss:F6}" : $"loss at init: SetML {loss0:F6}";
-        string baseline = $"PyTorch {reference.GetValueOrDefault("torch_version_text", double.NaN):F0}".Replace("PyTorch NaN", "PyTorch");
         yield return new BenchRow(Name, $"train step B={B} n={n}, {options.Threads} thread(s)", "ms",
             stepMs, reference.TryGetValue("train_ms", out var t) ? t : null, "PyTorch (reference_pytorch.py st_train)", lossNote);
         yield return new BenchRow(Name, $"forward B={B} n={n}, {options.Threads} thread(s)", "ms",
@@ -72,41 +58,14 @@ public sealed class SetTransformerReferenceBench : BenchSection
 
     private static Dictionary<string, double> RunReference(BenchOptions options, TextWriter log)
     {
+        var rows = PyTorchReference.Run("st_train", options.Threads, options.Quick ? 2 : 10, log);
         var result = new Dictionary<string, double>();
-        var script = ReferenceScript();
-        if (script == null || !File.Exists("/usr/bin/python3"))
+        if (rows.TryGetValue("st_isab_train_step", out var train))
         {
-            log.WriteLine("  (PyTorch reference not run: needs ../shared/bench/reference_pytorch.py and /usr/bin/python3 with python3-torch)");
-            return result;
+            result["train_ms"] = train.GetProperty("median_ms").GetDouble();
+            result["loss_at_init"] = train.GetProperty("loss_at_init").GetDouble();
         }
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { script, "--configs", "st_train", "--threads", options.Threads.ToString(), "--reps", options.Quick ? "2" : "10", "--wait-idle", "5", "--retries", "0" })
-            psi.ArgumentList.Add(a);
-        psi.Environment["OMP_NUM_THREADS"] = options.Threads.ToString();
-        try
-        {
-            using var p = Process.Start(psi)!;
-            string stdout = p.StandardOutput.ReadToEnd();
-            p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            foreach (var line in stdout.Split('\n').Where(l => l.StartsWith('{')))
-            {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                string bench = root.GetProperty("bench").GetString()!;
-                double ms = root.GetProperty("median_ms").GetDouble();
-                if (bench == "st_isab_train_step")
-                {
-                    result["train_ms"] = ms;
-                    result["loss_at_init"] = root.GetProperty("loss_at_init").GetDouble();
-                }
-                else if (bench == "st_isab_forward") result["forward_ms"] = ms;
-            }
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException or InvalidOperationException)
-        {
-            log.WriteLine("  (PyTorch reference failed: " + e.Message + ")");
-        }
+        if (rows.TryGetValue("st_isab_forward", out var forward)) result["forward_ms"] = forward.GetProperty("median_ms").GetDouble();
         return result;
     }
 

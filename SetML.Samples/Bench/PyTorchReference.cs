@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace SetML.Samples.Bench;
+
+/// <summary>
+/// Runs one config of the team's PyTorch reference (<c>../shared/bench/reference_pytorch.py</c>) with Debian's
+/// <c>/usr/bin/python3</c> (python3-torch) and returns its JSON rows keyed by their <c>bench</c> field.
+/// </summary>
+public static class PyTorchReference
+{
+    /// <summary>The reference script, if the shared folder is beside (or inside) the repository.</summary>
+    public static string? Script()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            var p = Path.Combine(dir.FullName, "shared", "bench", "reference_pytorch.py");
+            if (File.Exists(p)) return p;
+            var q = Path.Combine(dir.FullName, "..", "shared", "bench", "reference_pytorch.py");
+            if (File.Exists(q) && File.Exists(Path.Combine(dir.FullName, "SetML.sln"))) return Path.GetFullPath(q);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="config"/> with <paramref name="threads"/> threads and <paramref name="reps"/> repetitions.
+    /// Returns bench name → row (empty when the reference is unavailable or fails; the reason goes to <paramref name="log"/>).
+    /// </summary>
+    public static Dictionary<string, JsonElement> Run(string config, int threads, int reps, TextWriter log)
+    {
+        var rows = new Dictionary<string, JsonElement>();
+        var script = Script();
+        if (script == null || !File.Exists("/usr/bin/python3"))
+        {
+            log.WriteLine("  (PyTorch reference not run: needs ../shared/bench/reference_pytorch.py and /usr/bin/python3 with python3-torch)");
+            return rows;
+        }
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { script, "--configs", config, "--threads", threads.ToString(), "--reps", reps.ToString(), "--wait-idle", "5", "--retries", "0" })
+            psi.ArgumentList.Add(a);
+        psi.Environment["OMP_NUM_THREADS"] = threads.ToString();
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEndAsync();
+            string stdout = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            foreach (var line in stdout.Split('\n').Where(l => l.StartsWith('{')))
+            {
+                using var doc = JsonDocument.Parse(line);
+                rows[doc.RootElement.GetProperty("bench").GetString()!] = doc.RootElement.Clone();
+            }
+            if (rows.Count == 0) log.WriteLine("  (PyTorch reference printed no result: " + stderr.Result.Trim().Split('\n').LastOrDefault() + ")");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException or InvalidOperationException)
+        {
+            log.WriteLine("  (PyTorch reference failed: " + e.Message + ")");
+        }
+        return rows;
+    }
+}
