@@ -30,9 +30,39 @@ public sealed class FashionMnistTests
     }
 
     [TestMethod]
-    public void LoadsInstalledImagesWithLabelsAndPointSets()
+    public void LoadsIdxFiles_LabelsAndPointSets()
     {
-        if (!FashionMnist.IsInstalled()) Assert.Inconclusive($"Fashion-MNIST is not installed ({FashionMnist.InstallCommand}).");
+        // Three synthetic 28×28 images in the IDX .gz format of the Debian package: the loader is tested with or without it.
+        var dir = Directory.CreateTempSubdirectory("setml-idx-").FullName;
+        try
+        {
+            var images = new byte[3 * 784];
+            for (int i = 0; i < 3; i++) for (int p = 0; p < 10 * (i + 2); p++) images[i * 784 + p * 7 % 784] = 255;
+            WriteIdx(Path.Combine(dir, "t10k-images-idx3-ubyte.gz"), 0x00000803, new[] { 3, 28, 28 }, images);
+            WriteIdx(Path.Combine(dir, "t10k-labels-idx1-ubyte.gz"), 0x00000801, new[] { 3 }, new byte[] { 9, 0, 4 });
+            var data = FashionMnist.Load(FashionMnistSplit.Test, null, dir);
+            Assert.AreEqual(3, data.Count);
+            CollectionAssert.AreEqual(new[] { 9, 0, 4 }, Enumerable.Range(0, 3).Select(i => (int)data.Label(i)).ToArray());
+            for (int i = 0; i < 3; i++)
+            {
+                var set = data.PointSet(i);
+                Assert.AreEqual(2 * 10 * (i + 2), set.Length, $"image {i}: one point per bright pixel");
+                Assert.IsTrue(set.All(v => v is >= 0 and <= 1));
+            }
+            Assert.AreEqual(2, FashionMnist.Load(FashionMnistSplit.Test, 2, dir).Count);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [TestMethod]
+    public void InstalledPackage_LoadsTheRealTestSet_OrFailsNamingTheInstallCommand()
+    {
+        if (!FashionMnist.IsInstalled())
+        {
+            var ex = Assert.ThrowsExactly<FashionMnistMissingException>(() => FashionMnist.Load(FashionMnistSplit.Test, 10));
+            StringAssert.Contains(ex.Message, FashionMnist.InstallCommand);
+            return;
+        }
         var data = FashionMnist.Load(FashionMnistSplit.Test, 200);
         Assert.AreEqual(200, data.Count);
         Assert.AreEqual(9, data.Label(0));   // the first test image of Fashion-MNIST is an ankle boot
@@ -45,5 +75,15 @@ public sealed class FashionMnistTests
             Assert.IsTrue(set.Length / 2 is > 10 and < FashionMnist.PixelCount);
             Assert.IsTrue(set.All(v => v is >= 0 and <= 1));
         }
+    }
+
+    private static void WriteIdx(string path, int magic, int[] dims, byte[] payload)
+    {
+        using var file = File.Create(path);
+        using var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest);
+        void BigEndian(int v) => gz.Write(new[] { (byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v });
+        BigEndian(magic);
+        foreach (var d in dims) BigEndian(d);
+        gz.Write(payload);
     }
 }
