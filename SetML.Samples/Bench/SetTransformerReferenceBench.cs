@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
 using SetML.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
