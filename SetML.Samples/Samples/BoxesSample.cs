@@ -17,7 +17,10 @@ namespace SetML.Samples.Samples;
 /// </summary>
 public sealed class BoxesSample : Sample
 {
+    /// <summary>The model's input resolution (pixels per side) after ResizeImages.</summary>
     private const int Side = 64;
+    /// <summary>Scenes are rendered at this multiple of <see cref="Side"/> and shrunk by ResizeImages.</summary>
+    private const int RenderScale = 2;
 
     /// <inheritdoc />
     public override string Name => "boxes";
@@ -31,9 +34,9 @@ public sealed class BoxesSample : Sample
     /// <inheritdoc />
     public override string Help => Description + """
 
-        Data: synthetic 64×64 scenes with 1–10 coloured rectangles and discs (drawn with SkiaSharp into the output
-        folder; no download), read as ExtractPixels' planar RGB vector (see the comment in Run about
-        ImageAnalytics and ScottPlot's SkiaSharp). The paper uses CLEVR (70,000 images, ResNet34 encoder);
+        Data: synthetic scenes with 1–10 coloured rectangles and discs, drawn with SkiaSharp at 128×128 into the
+        output folder (no download), read by ML.NET ImageAnalytics: LoadImages → ResizeImages(64×64) → ExtractPixels
+        (planar RGB scaled to [0, 1]). The paper uses CLEVR (70,000 images, ResNet34 encoder);
         this is a CPU-sized stand-in, so compare the pattern (DSPN better at strict IoU), not the values.
         Models: the same small CNN input encoder (CoordConv x/y channels, 3×conv stride 2 + linear → 64); DSPN decoder (T = 10, η = 800, λ = 0.1,
         relation-network-free Deep Sets g_enc) vs MLP decoder; Hungarian loss on (x1, y1, x2, y2, presence).
@@ -57,14 +60,14 @@ public sealed class BoxesSample : Sample
         ctx.Out.WriteLine($"Synthetic scenes: {train.Count} training / {test.Count} test images of {Side}×{Side} px, 1–{maxShapes} shapes each.");
 
         var ml = new MLContext(ctx.Seed);
-        // The scenes are read as ML.NET's ExtractPixels would give them (planar R, G, B planes scaled to [0, 1]) but
-        // decoded here: ML.NET 5.0.1's ImageAnalytics is compiled against SkiaSharp 2.88, while ScottPlot 5.1.59 in
-        // this process brings SkiaSharp 3.119, whose SKBitmap.GetPixelSpan changed its signature, so ExtractPixels
-        // throws MissingMethodException. In an application without ScottPlot, use
-        // LoadImages("Image", folder, "ImagePath") → ResizeImages("Image", 64, 64) → ExtractPixels("Features", "Image",
-        // scaleImage: 1f / 255) instead (docs/set-prediction.md); the model is the same.
-        var trainView = ml.Data.LoadFromEnumerable(train.Select(r => new PixelRow { Boxes = r.Boxes, Features = Pixels(folder, r.ImagePath) }));
-        var testView = ml.Data.LoadFromEnumerable(test.Select(r => new PixelRow { Boxes = r.Boxes, Features = Pixels(folder, r.ImagePath) }));
+        // Images go in the way an ML.NET user reads them: ImageAnalytics decodes each PNG (rendered at 2× the model's
+        // resolution), resizes it and extracts planar R, G, B planes scaled to [0, 1]; the set-prediction trainer's CNN
+        // input encoder reads that vector. (This process also runs ScottPlot, on SkiaSharp 3: see SkiaSharpSideBySide.)
+        var images = ml.Transforms.LoadImages("Image", folder, nameof(SceneRow.ImagePath))
+            .Append(ml.Transforms.ResizeImages("Image", Side, Side, resizing: Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.Fill))
+            .Append(ml.Transforms.ExtractPixels("Features", "Image", scaleImage: 1f / 255));
+        var trainView = ml.Data.LoadFromEnumerable(train);
+        var testView = ml.Data.LoadFromEnumerable(test);
 
         SetPredictionOptions Options(SetDecoderOptions decoder, string label) => new()
         {
@@ -76,10 +79,10 @@ public sealed class BoxesSample : Sample
         int hidden = ctx.Quick ? 16 : 256;
         var dspnOptions = new DspnOptions { EncoderHiddenSizes = new[] { hidden, hidden }, InnerSteps = ctx.Quick ? 3 : 10 };
         var sw = Stopwatch.StartNew();
-        var dspn = ml.SetPrediction().Trainers.Dspn("Boxes", "Features", 4, Options(dspnOptions, "DSPN")).Fit(trainView);
+        var dspn = images.Append(ml.SetPrediction().Trainers.Dspn("Boxes", "Features", 4, Options(dspnOptions, "DSPN"))).Fit(trainView);
         double dspnSeconds = sw.Elapsed.TotalSeconds;
         sw.Restart();
-        var mlp = ml.SetPrediction().Trainers.Mlp("Boxes", "Features", 4, Options(new MlpSetDecoderOptions { HiddenSizes = new[] { hidden, hidden } }, "MLP")).Fit(trainView);
+        var mlp = images.Append(ml.SetPrediction().Trainers.Mlp("Boxes", "Features", 4, Options(new MlpSetDecoderOptions { HiddenSizes = new[] { hidden, hidden } }, "MLP"))).Fit(trainView);
         double mlpSeconds = sw.Elapsed.TotalSeconds;
 
         var rows = new List<(string Name, SetPredictionMetrics Metrics, double[] Paper, double Seconds)>();
@@ -92,7 +95,7 @@ public sealed class BoxesSample : Sample
         SetPredictionMetrics Eval(ITransformer model) => ml.SetPrediction().Evaluate(model.Transform(testView), "Boxes", match: ElementMatch.BoxIoU);
         rows.Add(("MLP baseline", Eval(mlp), paper["MLP baseline"], mlpSeconds));
         rows.Add(("DSPN (10 iters)", Eval(dspn), paper["DSPN (10 iters)"], dspnSeconds));
-        var spec = (DspnOptions)((SetPredictionModelSpec)dspn.Spec).Decoder;
+        var spec = (DspnOptions)((SetPredictionModelSpec)dspn.LastTransformer.Spec).Decoder;
         var dspnPredictions10 = Predictions(ml, dspn, testView);
         spec.PredictionInnerSteps = 2 * spec.InnerSteps;   // more inner steps at test time only (paper: 20 and 30)
         rows.Add(("DSPN (20 iters)", Eval(dspn), paper["DSPN (20 iters)"], dspnSeconds));
@@ -115,31 +118,9 @@ public sealed class BoxesSample : Sample
         var path = Path.Combine(ctx.OutputDirectory, "boxes-predictions.png");
         SavePicture(path, test.Take(6).ToList(), dspnPredictions10.Take(6).ToList(), Predictions(ml, mlp, testView).Take(6).ToList());
         ctx.SavedPicture(path, "true boxes (green), DSPN (red) and MLP (blue) predictions on test scenes");
-        dspn.Dispose();
-        mlp.Dispose();
+        dspn.LastTransformer.Dispose();
+        mlp.LastTransformer.Dispose();
         return 0;
-    }
-
-    private sealed class PixelRow
-    {
-        public float[] Boxes { get; set; } = Array.Empty<float>();
-        [Microsoft.ML.Data.VectorType(3 * Side * Side)] public float[] Features { get; set; } = Array.Empty<float>();
-    }
-
-    /// <summary>The PNG's pixels in ExtractPixels' default layout: planar R, G, B, row-major, scaled by 1/255.</summary>
-    private static float[] Pixels(string folder, string file)
-    {
-        using var bitmap = SKBitmap.Decode(Path.Combine(folder, file));
-        if (bitmap.Width != Side || bitmap.Height != Side) throw new InvalidDataException($"{file} is {bitmap.Width}×{bitmap.Height}, expected {Side}×{Side}.");
-        var x = new float[3 * Side * Side];
-        var pixels = bitmap.Pixels;
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            x[i] = pixels[i].Red / 255f;
-            x[Side * Side + i] = pixels[i].Green / 255f;
-            x[2 * Side * Side + i] = pixels[i].Blue / 255f;
-        }
-        return x;
     }
 
     private sealed class PredictionRow
@@ -155,12 +136,13 @@ public sealed class BoxesSample : Sample
     {
         var rng = new Random(seed);
         var rows = new List<SceneRow>(count);
-        var info = new SKImageInfo(Side, Side, SKColorType.Rgba8888, SKAlphaType.Premul);
+        var info = new SKImageInfo(Side * RenderScale, Side * RenderScale, SKColorType.Rgba8888, SKAlphaType.Premul);
         for (int i = 0; i < count; i++)
         {
             using var surface = SKSurface.Create(info);
             var canvas = surface.Canvas;
             canvas.Clear(new SKColor(30, 30, 30));
+            canvas.Scale(RenderScale);                 // draw in model pixels; boxes are normalized by Side
             int shapes = rng.Next(1, maxShapes + 1);
             var boxes = new List<float>();
             var placed = new List<SKRect>();
@@ -171,7 +153,7 @@ public sealed class BoxesSample : Sample
                 var rect = new SKRect(x, y, x + w, y + h);
                 // Keep shapes apart enough that every box stays visible (the paper's CLEVR objects overlap little too).
                 if (placed.Any(p => SetMetrics.IoU(new[] { p.Left, p.Top, p.Right, p.Bottom }, new[] { rect.Left, rect.Top, rect.Right, rect.Bottom }) > 0.1 || p.Contains(rect) || rect.Contains(p))) continue;
-                using var paint = new SKPaint { Color = SKColor.FromHsv(rng.Next(0, 360), 70 + rng.Next(0, 30), 70 + rng.Next(0, 30)), IsAntialias = false };
+                using var paint = new SKPaint { Color = SKColor.FromHsv(rng.Next(0, 360), 70 + rng.Next(0, 30), 70 + rng.Next(0, 30)), IsAntialias = true };
                 if (rng.Next(2) == 0) canvas.DrawRect(rect, paint);
                 else canvas.DrawOval(rect, paint);
                 placed.Add(rect);
@@ -204,7 +186,8 @@ public sealed class BoxesSample : Sample
         {
             using var scene = SKImage.FromEncodedData(Path.Combine(folder, "boxes-scenes", scenes[k].ImagePath));
             float ox = pad + k * (cell + pad), oy = pad;
-            canvas.DrawImage(scene, new SKRect(ox, oy, ox + cell, oy + cell), new SKSamplingOptions(SKFilterMode.Nearest));
+            using var sampling = new SKPaint { FilterQuality = SKFilterQuality.None };
+            canvas.DrawImage(scene, new SKRect(ox, oy, ox + cell, oy + cell), sampling);
             void Boxes(float[] b, SKColor color, float width)
             {
                 using var paint = new SKPaint { Color = color, Style = SKPaintStyle.Stroke, StrokeWidth = width, IsAntialias = true };

@@ -134,7 +134,7 @@ public sealed class ConvInputEncoderOptions : InputEncoderOptions
     public int Height { get; set; } = 64;
     /// <summary>Image width. Default: 64.</summary>
     public int Width { get; set; } = 64;
-    /// <summary>Channels of the three convolutions. Default: [32, 64, 64].</summary>
+    /// <summary>Output channels of each 3×3 stride-2 convolution, one entry per convolution (any depth ≥ 1). Default: [32, 64, 64].</summary>
     public int[] ConvChannels { get; set; } = { 32, 64, 64 };
     /// <summary>Add CoordConv x/y channels to the input (helps regress positions). Default: true.</summary>
     public bool CoordinateChannels { get; set; } = true;

@@ -7,7 +7,7 @@ namespace SetML.Modules.SetPrediction;
 
 /// <summary>
 /// A small CNN input encoder F for images given as flat pixel vectors (ML.NET's <c>ExtractPixels</c> output, planar
-/// channel order): three 3×3 convolutions with stride 2 (ReLU), then a linear layer on the flattened feature map
+/// channel order): 3×3 convolutions with stride 2 and ReLU (three by default), then a linear layer on the flattened feature map
 /// (kept spatial, since box positions matter). Stands in for the ResNet34 of DSPN §5.2.
 /// </summary>
 /// <remarks>
@@ -16,7 +16,7 @@ namespace SetML.Modules.SetPrediction;
 /// </remarks>
 public sealed class SmallConvNet : nn.Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv1, conv2, conv3;
+    private readonly Conv2d[] convs;
     private readonly Linear output;
     private readonly int channels, height, width;
     private readonly bool coordinates;
@@ -24,15 +24,23 @@ public sealed class SmallConvNet : nn.Module<Tensor, Tensor>
     /// <summary>Creates the encoder for <paramref name="channels"/>×<paramref name="height"/>×<paramref name="width"/> images.</summary>
     public SmallConvNet(int channels, int height, int width, int[] convChannels, int outputDimension, bool coordinateChannels = false) : base(nameof(SmallConvNet))
     {
-        if (convChannels.Length != 3) throw new ArgumentException("SmallConvNet has exactly three convolutions.", nameof(convChannels));
+        ArgumentNullException.ThrowIfNull(convChannels);
+        if (convChannels.Length == 0 || convChannels.Any(c => c < 1))
+            throw new ArgumentException("SmallConvNet needs at least one convolution, each with ≥ 1 output channel.", nameof(convChannels));
+        if (channels < 1 || height < 1 || width < 1)
+            throw new ArgumentException($"Image shape {channels}×{height}×{width} must be positive.", nameof(channels));
         this.channels = channels; this.height = height; this.width = width;
         coordinates = coordinateChannels;
-        conv1 = nn.Conv2d(channels + (coordinateChannels ? 2 : 0), convChannels[0], 3, stride: 2, padding: 1);
-        conv2 = nn.Conv2d(convChannels[0], convChannels[1], 3, stride: 2, padding: 1);
-        conv3 = nn.Conv2d(convChannels[1], convChannels[2], 3, stride: 2, padding: 1);
+        convs = new Conv2d[convChannels.Length];
         int h = height, w = width;
-        for (int i = 0; i < 3; i++) { h = (h + 1) / 2; w = (w + 1) / 2; }
-        output = nn.Linear(convChannels[2] * h * w, outputDimension);
+        for (int i = 0; i < convs.Length; i++)
+        {
+            int input = i == 0 ? channels + (coordinateChannels ? 2 : 0) : convChannels[i - 1];
+            convs[i] = nn.Conv2d(input, convChannels[i], 3, stride: 2, padding: 1);
+            register_module($"conv{i + 1}", convs[i]);    // conv1, conv2, … : stable weight names in saved models
+            h = (h + 1) / 2; w = (w + 1) / 2;
+        }
+        output = nn.Linear((long)convChannels[^1] * h * w, outputDimension);
         OutputDimension = outputDimension;
         RegisterComponents();
     }
@@ -52,9 +60,7 @@ public sealed class SmallConvNet : nn.Module<Tensor, Tensor>
             var xs = torch.linspace(-1, 1, width, dtype: x.dtype, device: x.device).view(1, 1, 1, width).expand(b, 1, height, width);
             x = torch.cat(new[] { x, xs, ys }, 1);
         }
-        x = nn.functional.relu(conv1.forward(x));
-        x = nn.functional.relu(conv2.forward(x));
-        x = nn.functional.relu(conv3.forward(x));
+        foreach (var conv in convs) x = nn.functional.relu(conv.forward(x));
         return output.forward(x.flatten(1)).MoveToOuterDisposeScope();
     }
 }
