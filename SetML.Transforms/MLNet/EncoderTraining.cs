@@ -62,7 +62,8 @@ internal static class EncoderTraining
             return TaskLoss(task, regressionLoss, ((EncoderHeadNetwork)network).forward(x, mask), yt);
         }
         return SpecTraining.Fit(env, spec, options, sets.Count, Loss,
-            $"{spec.Encoder.GetType().Name.Replace("Options", "")} {task} on '{setColumn}' (d = {elementDimension})", validationRows);
+            $"{spec.Encoder.GetType().Name.Replace("Options", "")} {task} on '{setColumn}' (d = {elementDimension})", validationRows,
+            i => sets[i].Length / elementDimension);
     }
 
     /// <summary>The training loss of a task on network outputs <c>[B, K]</c> and targets <c>[B]</c>.</summary>

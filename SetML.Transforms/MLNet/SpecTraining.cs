@@ -24,8 +24,9 @@ internal static class SpecTraining
     /// <param name="title">Name of the training run in the log.</param>
     /// <param name="validationRows">Rows held out for validation (e.g. from separate validation data); null = a seeded
     /// <see cref="SetTrainingOptions.ValidationFraction"/> of all rows.</param>
+    /// <param name="setSize">Number of elements of row i (for <see cref="SetTrainingOptions.GroupBatchesBySetSize"/>); null = unknown.</param>
     public static SetModelTransformer Fit(IHostEnvironment env, ModelSpec spec, SetModelOptions options, int rows,
-        Func<nn.Module, Device, int[], Tensor> batchLoss, string title, int[]? validationRows = null)
+        Func<nn.Module, Device, int[], Tensor> batchLoss, string title, int[]? validationRows = null, Func<int, int>? setSize = null)
     {
         MLNetInternals.EnsureSupportedVersion();
         options.Validate();
@@ -72,7 +73,7 @@ internal static class SpecTraining
         try
         {
             var result = TrainingLoop.Run(network, options, train.Length, idx => batchLoss(network, device, idx.Select(i => train[i]).ToArray()),
-                valid.Length > 0 ? ValidationLoss : null, msg => ch.Info(msg));
+                valid.Length > 0 ? ValidationLoss : null, msg => ch.Info(msg), setSize == null ? null : i => setSize(train[i]));
             ch.Info($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
         }
         catch

@@ -27,8 +27,9 @@ public static class TrainingLoop
     /// <param name="batchLoss">Loss (scalar tensor, differentiable) of the given training rows.</param>
     /// <param name="validationLoss">Validation loss under no_grad/eval, or null for none.</param>
     /// <param name="log">Receives one line per epoch (wired to MLContext.Log by the ML.NET layer).</param>
+    /// <param name="setSize">Size of training row i, for <see cref="SetTrainingOptions.GroupBatchesBySetSize"/>; null = unknown.</param>
     public static TrainingResult Run(nn.Module model, SetTrainingOptions options, int trainingCount,
-        Func<int[], Tensor> batchLoss, Func<double>? validationLoss = null, Action<string>? log = null)
+        Func<int[], Tensor> batchLoss, Func<double>? validationLoss = null, Action<string>? log = null, Func<int, int>? setSize = null)
     {
         options.Validate();
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
@@ -52,11 +53,10 @@ public static class TrainingLoop
                 model.train();
                 Shuffle(order, rng);
                 double sum = 0; int batches = 0;
-                for (int start = 0; start < trainingCount; start += options.BatchSize)
+                foreach (var idx in Batches(order, options.BatchSize, options.GroupBatchesBySetSize ? setSize : null, rng))
                 {
                     if (options.CancellationToken.IsCancellationRequested) break;
                     using var scope = torch.NewDisposeScope();
-                    var idx = order.AsSpan(start, Math.Min(options.BatchSize, trainingCount - start)).ToArray();
                     optimizer.ZeroGrad();
                     var loss = batchLoss(idx);
                     double value = loss.item<float>();
@@ -130,6 +130,34 @@ public static class TrainingLoop
             _ => o.LearningRate,
         };
         optimizer.LearningRate = lr;
+    }
+
+    /// <summary>Sets per size-sorted window, in batches (<see cref="SetTrainingOptions.GroupBatchesBySetSize"/>).</summary>
+    internal const int BatchesPerSizeWindow = 50;
+
+    /// <summary>
+    /// The mini-batches of one epoch from the shuffled <paramref name="order"/>: consecutive slices, or, with
+    /// <paramref name="setSize"/>, batches of similar-size sets (windows of <see cref="BatchesPerSizeWindow"/> batches
+    /// sorted by size, then all batches shuffled).
+    /// </summary>
+    public static IEnumerable<int[]> Batches(int[] order, int batchSize, Func<int, int>? setSize, Random rng)
+    {
+        var batches = new List<int[]>((order.Length + batchSize - 1) / batchSize);
+        int window = batchSize * BatchesPerSizeWindow;
+        for (int w = 0; w < order.Length; w += window)
+        {
+            var chunk = order.AsSpan(w, Math.Min(window, order.Length - w)).ToArray();
+            if (setSize != null) chunk = chunk.OrderBy(setSize).ToArray();     // stable: ties keep the shuffled order
+            for (int start = 0; start < chunk.Length; start += batchSize)
+                batches.Add(chunk.AsSpan(start, Math.Min(batchSize, chunk.Length - start)).ToArray());
+        }
+        if (setSize != null)
+        {
+            var perm = Enumerable.Range(0, batches.Count).ToArray();
+            Shuffle(perm, rng);
+            return perm.Select(i => batches[i]);
+        }
+        return batches;
     }
 
     /// <summary>Fisher–Yates shuffle with the given generator (deterministic for a seed).</summary>

@@ -63,6 +63,13 @@ public class SetTrainingOptions
     public double ValidationFraction { get; set; }
     /// <summary>Stop after this many epochs without validation improvement and restore the best weights; 0 disables. Default: 0.</summary>
     public int EarlyStoppingPatience { get; set; }
+    /// <summary>
+    /// Group training sets of similar size into the same mini-batch, so less compute goes to padding: each epoch's
+    /// shuffled order is cut into windows of 50 batches, each window is sorted by set size and cut into batches, and the
+    /// batches are shuffled. Same seed → same batches. Used where the trainer knows the set sizes (set inputs). Default:
+    /// false (plain shuffling).
+    /// </summary>
+    public bool GroupBatchesBySetSize { get; set; }
     /// <summary>Batch size used at prediction time by the transformer. Default: 64.</summary>
     public int PredictionBatchSize { get; set; } = 64;
     /// <summary>Receives a <see cref="TrainingProgress"/> after every epoch (in addition to MLContext.Log). Not serialized.</summary>
