@@ -46,4 +46,19 @@ public sealed class BatchingTests
         var again = TrainingLoop.Batches(order, 10, i => sizes[i], new Random(4)).ToList();
         Assert.IsTrue(grouped.Zip(again).All(p => p.First.SequenceEqual(p.Second)));
     }
+
+    [TestMethod]
+    public void CosineScheduleMovesEveryBatchAndStepScheduleAtEpochBoundaries()
+    {
+        var cosine = new SetTrainingOptions { LearningRate = 1e-3, Epochs = 4, Schedule = LearningRateSchedule.Cosine };
+        Assert.AreEqual(1e-3, TrainingLoop.LearningRate(cosine, 0), 1e-15);
+        Assert.AreEqual(0.5e-3, TrainingLoop.LearningRate(cosine, 2), 1e-15);
+        var within = Enumerable.Range(0, 9).Select(b => TrainingLoop.LearningRate(cosine, 1 + b / 9.0)).ToArray();
+        for (int i = 1; i < within.Length; i++) Assert.IsTrue(within[i] < within[i - 1], "decreases within an epoch");
+
+        var step = new SetTrainingOptions { LearningRate = 1e-3, Schedule = LearningRateSchedule.Step, StepSize = 2, StepGamma = 0.1 };
+        Assert.AreEqual(1e-3, TrainingLoop.LearningRate(step, 1.99), 1e-15);
+        Assert.AreEqual(1e-4, TrainingLoop.LearningRate(step, 2), 1e-15);
+        Assert.AreEqual(1e-3, TrainingLoop.LearningRate(new SetTrainingOptions { LearningRate = 1e-3 }, 7.5), 1e-15);
+    }
 }

@@ -49,13 +49,14 @@ public static class TrainingLoop
         {
             for (epoch = 1; epoch <= options.Epochs; epoch++)
             {
-                SetLearningRate(optimizer, options, epoch);
                 model.train();
                 Shuffle(order, rng);
                 double sum = 0; int batches = 0;
-                foreach (var idx in Batches(order, options.BatchSize, options.GroupBatchesBySetSize ? setSize : null, rng))
+                var epochBatches = Batches(order, options.BatchSize, options.GroupBatchesBySetSize ? setSize : null, rng).ToList();
+                foreach (var idx in epochBatches)
                 {
                     if (options.CancellationToken.IsCancellationRequested) break;
+                    optimizer.LearningRate = LearningRate(options, epoch - 1 + (double)batches / epochBatches.Count);
                     using var scope = torch.NewDisposeScope();
                     optimizer.ZeroGrad();
                     var loss = batchLoss(idx);
@@ -120,17 +121,17 @@ public static class TrainingLoop
         foreach (var t in state.Values) t.Dispose();
     }
 
-    private static void SetLearningRate(AdamW optimizer, SetTrainingOptions o, int epoch)
+    /// <summary>
+    /// The learning rate after <paramref name="epochsDone"/> epochs (fractional: the cosine schedule moves every batch;
+    /// the step schedule changes at epoch boundaries).
+    /// </summary>
+    public static double LearningRate(SetTrainingOptions o, double epochsDone) => o.Schedule switch
     {
-        double lr = o.Schedule switch
-        {
-            LearningRateSchedule.Constant => o.LearningRate,
-            LearningRateSchedule.Step => o.LearningRate * Math.Pow(o.StepGamma, (epoch - 1) / o.StepSize),
-            LearningRateSchedule.Cosine => o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (epoch - 1) / Math.Max(1, o.Epochs))),
-            _ => o.LearningRate,
-        };
-        optimizer.LearningRate = lr;
-    }
+        LearningRateSchedule.Constant => o.LearningRate,
+        LearningRateSchedule.Step => o.LearningRate * Math.Pow(o.StepGamma, (int)Math.Floor(epochsDone) / o.StepSize),
+        LearningRateSchedule.Cosine => o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * epochsDone / Math.Max(1, o.Epochs))),
+        _ => o.LearningRate,
+    };
 
     /// <summary>Sets per size-sorted window, in batches (<see cref="SetTrainingOptions.GroupBatchesBySetSize"/>).</summary>
     internal const int BatchesPerSizeWindow = 50;

@@ -13,14 +13,14 @@ public enum SetDevice
     Auto,
 }
 
-/// <summary>Learning-rate schedule applied once per epoch.</summary>
+/// <summary>Learning-rate schedule (Step changes at epoch boundaries, Cosine after every mini-batch).</summary>
 public enum LearningRateSchedule
 {
     /// <summary>Constant learning rate.</summary>
     Constant,
     /// <summary>Multiply by <see cref="SetTrainingOptions.StepGamma"/> every <see cref="SetTrainingOptions.StepSize"/> epochs.</summary>
     Step,
-    /// <summary>Cosine annealing from the learning rate to 0 over all epochs.</summary>
+    /// <summary>Cosine annealing from the learning rate towards 0 over all epochs, updated after every mini-batch.</summary>
     Cosine,
 }
 
