@@ -19,6 +19,8 @@ public sealed class BoxesSample : Sample
 {
     /// <summary>The model's input resolution (pixels per side) after ResizeImages.</summary>
     private const int Side = 64;
+    /// <summary>Shape width and height range in model pixels (IoU ≥ 0.5 on a 6-px box needs ~1-px corners).</summary>
+    private const int MinShapeSize = 12, MaxShapeSize = 24;
     /// <summary>Scenes are rendered at this multiple of <see cref="Side"/> and shrunk by ResizeImages.</summary>
     private const int RenderScale = 2;
 
@@ -29,17 +31,19 @@ public sealed class BoxesSample : Sample
     public override string Description => "DSPN vs MLP decoder: bounding boxes of up to 10 shapes from an image (DSPN §5.2, Table 1)";
 
     /// <inheritdoc />
-    public override int DefaultEpochs => 12;
+    public override int DefaultEpochs => 25;
 
     /// <inheritdoc />
     public override string Help => Description + """
 
-        Data: synthetic scenes with 1–10 coloured rectangles and discs, drawn with SkiaSharp at 128×128 into the
+        Data: 5,000 training / 300 test scenes with 1–10 coloured rectangles and discs of 12–24 px (overlap IoU ≤ 0.1,
+        so crowded scenes hold fewer), drawn with SkiaSharp at 128×128 into the
         output folder (no download), read by ML.NET ImageAnalytics: LoadImages → ResizeImages(64×64) → ExtractPixels
         (planar RGB scaled to [0, 1]). The paper uses CLEVR (70,000 images, ResNet34 encoder);
         this is a CPU-sized stand-in, so compare the pattern (DSPN better at strict IoU), not the values.
         Models: the same small CNN input encoder (CoordConv x/y channels, 3×conv stride 2 + linear → 64); DSPN decoder (T = 10, η = 800, λ = 0.1,
-        relation-network-free Deep Sets g_enc) vs MLP decoder; Hungarian loss on (x1, y1, x2, y2, presence).
+        relation-network-free Deep Sets g_enc) vs MLP decoder; Hungarian loss on (x1, y1, x2, y2, presence);
+        25 epochs, batch 32, Adam 1e-3. About 12 minutes on 2 cores.
         Picture: boxes-predictions.png, true boxes (green) and predictions (DSPN red, MLP blue) on test scenes.
         """;
 
@@ -57,7 +61,9 @@ public sealed class BoxesSample : Sample
         Directory.CreateDirectory(folder);
         var train = Scenes(folder, "train", trainCount, maxShapes, ctx.Seed * 2 + 1);
         var test = Scenes(folder, "test", testCount, maxShapes, ctx.Seed * 2 + 2);
-        ctx.Out.WriteLine($"Synthetic scenes: {train.Count} training / {test.Count} test images of {Side}×{Side} px, 1–{maxShapes} shapes each.");
+        var counts = train.Select(r => r.Boxes.Length / 4).ToArray();
+        ctx.Out.WriteLine($"Synthetic scenes: {train.Count} training / {test.Count} test images of {Side}×{Side} px (rendered at {Side * RenderScale}), " +
+            $"{counts.Min()}–{counts.Max()} shapes each (mean {counts.Average():F1}), {MinShapeSize}–{MaxShapeSize} px wide and high.");
 
         var ml = new MLContext(ctx.Seed);
         // Images go in the way an ML.NET user reads them: ImageAnalytics decodes each PNG (rendered at 2× the model's
@@ -71,7 +77,7 @@ public sealed class BoxesSample : Sample
 
         SetPredictionOptions Options(SetDecoderOptions decoder, string label) => new()
         {
-            Epochs = ctx.Quick ? 1 : ctx.Epochs, BatchSize = 32, LearningRate = 3e-3, Seed = ctx.Seed, Device = ctx.Device,
+            Epochs = ctx.Quick ? 1 : ctx.Epochs, BatchSize = 32, LearningRate = 1e-3, Seed = ctx.Seed, Device = ctx.Device,
             MaximumSetSize = maxShapes, Loss = SetLossKind.Hungarian, PairwiseCost = PairwiseCost.SquaredError, Decoder = decoder,
             InputEncoder = new ConvInputEncoderOptions { Channels = 3, Height = Side, Width = Side, ConvChannels = ctx.Quick ? new[] { 4, 4, 4 } : new[] { 32, 64, 64 } },
             Progress = ctx.Progress(label), CancellationToken = ctx.Cancellation,
@@ -148,7 +154,7 @@ public sealed class BoxesSample : Sample
             var placed = new List<SKRect>();
             for (int s = 0, tries = 0; s < shapes && tries < 200; tries++)
             {
-                float w = rng.Next(6, 17), h = rng.Next(6, 17);
+                float w = rng.Next(MinShapeSize, MaxShapeSize + 1), h = rng.Next(MinShapeSize, MaxShapeSize + 1);
                 float x = rng.Next(0, Side - (int)w), y = rng.Next(0, Side - (int)h);
                 var rect = new SKRect(x, y, x + w, y + h);
                 // Keep shapes apart enough that every box stays visible (the paper's CLEVR objects overlap little too).
