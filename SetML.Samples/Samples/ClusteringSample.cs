@@ -39,7 +39,7 @@ public sealed class ClusteringSample : Sample
         "Data (supplement 2.3.1): n ~ U{100..500} points, centres ~ U(-4, 4)^2, pi ~ Dir(1,1,1,1), x ~ N(mu_z, 0.3^2 I).\n" +
         $"Training: {StepsPerEpoch * SetsPerStep:N0} training sets, {SetsPerStep} sets per step ({StepsPerEpoch:N0} steps per epoch), Adam 1e-3 with a cosine decay,\n" +
         "sets of similar size batched together (GroupBatchesBySetSize); --epochs passes for ISAB16 + PMA (default 12 = 30,000 steps),\n" +
-        "half of that for rFF + Pooling, a tenth for SAB + PMA (its attention is quadratic in n). About 35 min on 2 cores.\n" +
+        "half of that for rFF + Pooling, a tenth for SAB + PMA (its attention is quadratic in n). 45 min measured on 2 cores.\n" +
         "The paper trains 50,000 steps on fresh sets (1e-3, then 1e-4 after 35,000).\n" +
         $"Test: {TestSets} fixed sets; oracle = log-likelihood under the true generating parameters. Writes clustering.png.";
 
