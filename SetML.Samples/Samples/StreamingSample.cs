@@ -158,9 +158,9 @@ public sealed class StreamingSample : Sample
             for (int b = 0; b < idx.Length; b++)
             {
                 var image = data.Pixels(idx[b]);
-                Shuffle(order, rng);
+                TrainingLoop.Shuffle(order, rng);
                 for (int i = 0; i < TrainContext; i++) Write(context, (b * TrainContext + i) * 3, order[i], image, true);
-                Shuffle(order, rng);
+                TrainingLoop.Shuffle(order, rng);
                 for (int i = 0; i < TrainTargets; i++)
                 {
                     var (x, y) = Coordinate(order[i]);
@@ -182,11 +182,6 @@ public sealed class StreamingSample : Sample
         var (x, y) = Coordinate(pixel);
         buffer[offset] = x; buffer[offset + 1] = y;
         if (withIntensity) buffer[offset + 2] = image[pixel] / 255f;
-    }
-
-    private static void Shuffle(int[] a, Random rng)
-    {
-        for (int i = a.Length - 1; i > 0; i--) { int j = rng.Next(i + 1); (a[i], a[j]) = (a[j], a[i]); }
     }
 
     /// <summary>
@@ -214,7 +209,7 @@ public sealed class StreamingSample : Sample
             for (int i = 0; i < b; i++)
             {
                 orders[i] = Enumerable.Range(0, Pixels).ToArray();
-                Shuffle(orders[i], rng);
+                TrainingLoop.Shuffle(orders[i], rng);
                 var image = data.Pixels(start + i);
                 for (int p = 0; p < Pixels; p++) truth[i * Pixels + p] = image[p] / 255f;
             }

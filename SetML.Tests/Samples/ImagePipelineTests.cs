@@ -31,13 +31,6 @@ public sealed class ImagePipelineTests
         public float[] PredictedSet { get; set; } = Array.Empty<float>();
     }
 
-    private static string TempFolder()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "setml-images-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
     /// <summary>Writes an opaque Side×Side PNG whose pixel (x, y) has colour <paramref name="color"/>(x, y).</summary>
     private static void WritePng(string path, Func<int, int, SKColor> color)
     {
@@ -59,7 +52,7 @@ public sealed class ImagePipelineTests
     public void ExtractPixelsAndScottPlotWorkInOneProcess()
     {
         Assert.IsTrue(File.Exists(Path.Combine(SkiaSharpSideBySide.Folder, "SkiaSharp.dll")), "skia3/ is copied next to the tests");
-        var folder = TempFolder();
+        var folder = Directory.CreateTempSubdirectory("setml-images-").FullName;
         WritePng(Path.Combine(folder, "a.png"), (x, y) => new SKColor((byte)(x * 30), (byte)(y * 30), 200));
         var ml = new MLContext(0);
         var data = ml.Data.LoadFromEnumerable(new[] { new ImageRow { ImagePath = "a.png" } });
@@ -105,7 +98,7 @@ public sealed class ImagePipelineTests
     [TestMethod]
     public void ImagePipelineTrainsSavesAndReloadsASetPredictor()
     {
-        var folder = TempFolder();
+        var folder = Directory.CreateTempSubdirectory("setml-images-").FullName;
         var rng = new Random(3);
         var rows = new List<ImageRow>();
         for (int i = 0; i < 24; i++)

@@ -20,13 +20,6 @@ public sealed class SampleCliTests
         return (code, output.ToString());
     }
 
-    private static string TempFolder()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "setml-cli-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
     [TestMethod]
     public void SamplesAreDiscoveredWithUniqueNamesAndTheTour()
     {
@@ -86,7 +79,7 @@ public sealed class SampleCliTests
     [DynamicData(nameof(SampleNames))]
     public void QuickRunWritesResultsJsonWithRows(string name)
     {
-        var dir = TempFolder();
+        var dir = Directory.CreateTempSubdirectory("setml-cli-").FullName;
         try
         {
             var (code, output) = Run(name, "--quick", "--epochs", "1", "--seed", "3", "--out", dir);
@@ -120,7 +113,7 @@ public sealed class SampleCliTests
     [TestMethod]
     public void CancelledRunStillWritesResultsJson()
     {
-        var dir = TempFolder();
+        var dir = Directory.CreateTempSubdirectory("setml-cli-").FullName;
         try
         {
             using var cts = new CancellationTokenSource();

@@ -152,17 +152,14 @@ public static class TrainingLoop
             for (int start = 0; start < chunk.Length; start += batchSize)
                 batches.Add(chunk.AsSpan(start, Math.Min(batchSize, chunk.Length - start)).ToArray());
         }
-        if (setSize != null)
-        {
-            var perm = Enumerable.Range(0, batches.Count).ToArray();
-            Shuffle(perm, rng);
-            return perm.Select(i => batches[i]);
-        }
-        return batches;
+        if (setSize == null) return batches;
+        var shuffled = batches.ToArray();
+        Shuffle(shuffled, rng);
+        return shuffled;
     }
 
     /// <summary>Fisher–Yates shuffle with the given generator (deterministic for a seed).</summary>
-    public static void Shuffle(int[] a, Random rng)
+    public static void Shuffle<T>(T[] a, Random rng)
     {
         for (int i = a.Length - 1; i > 0; i--)
         {
