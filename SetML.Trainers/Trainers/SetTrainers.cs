@@ -101,9 +101,11 @@ public sealed class SetMulticlassClassificationTrainer : SetTrainerBase
     public override SetTask Task => SetTask.MulticlassClassification;
     private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
     {
-        // Like ML.NET's multiclass trainers: class names flow from the label's KeyValues to Score (SlotNames) and PredictedLabel (KeyValues).
-        bool named = SchemaShapes.TryFindColumn(inputSchema, Label, out var label) && SchemaShapes.TryFindColumn(label.Annotations, "KeyValues", out _);
-        var keyValues = named ? SchemaShapes.Shape(new[] { SchemaShapes.Column("KeyValues", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) }) : null;
+        // Like ML.NET's multiclass trainers: class names flow from the label's KeyValues (of any type) to PredictedLabel
+        // (KeyValues of the same type) and, as text, to Score (SlotNames).
+        SchemaShape.Column labelKeyValues = default;
+        bool named = SchemaShapes.TryFindColumn(inputSchema, Label, out var label) && SchemaShapes.TryFindColumn(label.Annotations, "KeyValues", out labelKeyValues);
+        var keyValues = named ? SchemaShapes.Shape(new[] { labelKeyValues }) : null;
         var slotNames = named ? SchemaShapes.Shape(new[] { SchemaShapes.Column("SlotNames", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) }) : null;
         yield return SchemaShapes.Column("Score", SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, slotNames);
         yield return SchemaShapes.Column("PredictedLabel", SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, keyValues);

@@ -12,7 +12,10 @@ using static TorchSharp.torch;
 
 namespace SetML.Trainers;
 
-/// <summary>Options of the set → set (per-element) trainers.</summary>
+/// <summary>
+/// Options of the set → set (per-element) trainers. <see cref="SetModelOptions.NormalizeSetElements"/> standardizes the
+/// input elements and, for regression, <see cref="SetModelOptions.NormalizeRegressionLabel"/> the label elements per feature.
+/// </summary>
 public class SetToSetOptions : SetModelOptions
 {
     /// <summary>
@@ -27,11 +30,13 @@ public class SetToSetOptions : SetModelOptions
 public class AmortizedMixtureOptions : SetModelOptions
 {
     /// <summary>
-    /// Creates the options with the paper's defaults (10 sets per step, Adam 1e-3), and
+    /// Creates the options with the paper's defaults (10 sets per step, Adam 1e-3), no element standardization
+    /// (<see cref="SetModelOptions.NormalizeSetElements"/> = false: the predicted mixture and its likelihood are in the
+    /// input's own coordinates, and the amortized mixture does not support standardized inputs), and
     /// <see cref="SetTrainingOptions.GroupBatchesBySetSize"/> on: the paper's sets have 100–500 points, so plain batches
     /// spend about a third of the compute on padding.
     /// </summary>
-    public AmortizedMixtureOptions() { BatchSize = 10; Epochs = 1; AllowEmptySets = false; GroupBatchesBySetSize = true; }
+    public AmortizedMixtureOptions() { BatchSize = 10; Epochs = 1; AllowEmptySets = false; GroupBatchesBySetSize = true; NormalizeSetElements = false; }
 
     /// <summary>Number k of mixture components. Default: 4 (the paper's synthetic task).</summary>
     public int Components { get; set; } = 4;
@@ -58,6 +63,9 @@ public class AmortizedMixtureOptions : SetModelOptions
     {
         base.Validate();
         if (Components < 1) throw new ArgumentOutOfRangeException(nameof(Components), Components, "Components must be ≥ 1.");
+        if (NormalizeSetElements)
+            throw new ArgumentException("The amortized mixture is fitted in the coordinates of its input (its means, variances and log-likelihood " +
+                "are in those units), so it does not standardize the elements: leave NormalizeSetElements false.", nameof(NormalizeSetElements));
     }
 }
 
@@ -120,6 +128,16 @@ public sealed class SetToSetTrainer : IEstimator<SetModelTransformer>
                 foreach (var c in labels[i])
                     if (c < 0 || c >= _outputs || c != MathF.Floor(c))
                         throw new SetColumnException(_label, i, SetRule.LabelValue, $"the class index {c} is not an integer in 0..{_outputs - 1}");
+        }
+        if (_options.NormalizeSetElements)
+        {
+            spec.Inputs[0].Normalization = SetElementNormalization.Compute(sets, _d);
+            spec.Inputs[0].Normalization!.ApplyInPlace(sets);
+        }
+        if (_task == SetToSetTask.Regression && _options.NormalizeRegressionLabel)
+        {
+            spec.LabelNormalization = SetElementNormalization.Compute(labels, labelDim);
+            spec.LabelNormalization.ApplyInPlace(labels);
         }
         Tensor Loss(nn.Module network, Device device, int[] idx)
         {

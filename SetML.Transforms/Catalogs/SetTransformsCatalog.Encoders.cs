@@ -103,4 +103,19 @@ public static partial class SetTransformsCatalog
     public static SetPoolingEstimator SetPooling(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, params SetPoolingKind[] kinds)
         => new(GetEnvironment(catalog), outputColumnName, inputColumnName, elementDimension, kinds);
+
+    /// <summary>
+    /// Set-aware standardization: each feature of the set elements becomes (x − mean)/sd, with the mean and standard
+    /// deviation of that feature over all real elements of all sets seen by <c>Fit</c> (empty sets contribute nothing).
+    /// ML.NET's normalizers work per slot, which is meaningless for a set column. The statistics are saved with the model.
+    /// SetML's own trainers and featurizers standardize inside already (<c>options.NormalizeSetElements</c>); this transform
+    /// is for other components, or to share one standardization between several.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Set column to create (annotated with the element dimension).</param>
+    /// <param name="inputColumnName">Set column to standardize (n·d Singles per row); null = <paramref name="outputColumnName"/>.</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    public static SetNormalizationEstimator NormalizeSetElements(this TransformsCatalog catalog, string outputColumnName, string? inputColumnName,
+        int elementDimension)
+        => new(GetEnvironment(catalog), outputColumnName, inputColumnName, elementDimension);
 }

@@ -43,16 +43,38 @@ internal static class EncoderTraining
             PredictedCountColumnName = names.PredictedCount,
         };
 
-        var (sets, targets) = Read(data, input, labelColumn, task, spec);
-        if (sets.Count == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty (set column '{setColumn}').");
+        var title = $"{spec.Encoder.GetType().Name.Replace("Options", "")} {task} on '{setColumn}' (d = {elementDimension})";
+        var host = env.Register("SetML");
+        List<float[]> sets;
+        float[] targets;
         int[]? validationRows = null;
-        if (validationData != null)
+        using (var ch = host.Start(title))
         {
-            // Validation rows are appended after the training rows and held out by index.
-            var (vSets, vTargets) = Read(validationData, input, labelColumn, task, spec);
-            validationRows = Enumerable.Range(sets.Count, vSets.Count).ToArray();
-            sets.AddRange(vSets);
-            targets = targets.Concat(vTargets).ToArray();
+            (sets, targets) = Read(ch, data, "training", input, labelColumn, task, spec);
+            if (sets.Count == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty (set column '{setColumn}').");
+            int nTrain = sets.Count;
+            if (validationData != null)
+            {
+                // Validation rows are appended after the training rows and held out by index.
+                var (vSets, vTargets) = Read(ch, validationData, "validation", input, labelColumn, task, spec);
+                validationRows = Enumerable.Range(sets.Count, vSets.Count).ToArray();
+                sets.AddRange(vSets);
+                targets = targets.Concat(vTargets).ToArray();
+            }
+            if (options.NormalizeSetElements)
+            {
+                // Statistics of the training rows only (never of validation data), then applied to every row.
+                input.Normalization = SetElementNormalization.Compute(sets.Take(nTrain).ToList(), elementDimension);
+                input.Normalization.ApplyInPlace(sets);
+                ch.Info($"Set elements standardized per feature over {input.Normalization.Count} training elements: mean [{Format(input.Normalization.Mean)}], sd [{Format(input.Normalization.Scale)}].");
+            }
+            if (task == SetTask.Regression && options.NormalizeRegressionLabel)
+            {
+                spec.LabelNormalization = SetElementNormalization.Compute(new[] { targets.Take(nTrain).ToArray() }, 1);
+                var t = spec.LabelNormalization.Apply(targets);
+                targets = t;
+                ch.Info($"Regression label standardized: mean {spec.LabelNormalization.Mean[0]:G6}, sd {spec.LabelNormalization.Scale[0]:G6} (scores are mapped back).");
+            }
         }
 
         Tensor Loss(nn.Module network, Device device, int[] idx)
@@ -61,9 +83,7 @@ internal static class EncoderTraining
             var yt = torch.tensor(idx.Select(i => targets[i]).ToArray()).to(device);
             return TaskLoss(task, regressionLoss, ((EncoderHeadNetwork)network).forward(x, mask), yt);
         }
-        return SpecTraining.Fit(env, spec, options, sets.Count, Loss,
-            $"{spec.Encoder.GetType().Name.Replace("Options", "")} {task} on '{setColumn}' (d = {elementDimension})", validationRows,
-            i => sets[i].Length / elementDimension);
+        return SpecTraining.Fit(env, spec, options, sets.Count, Loss, title, validationRows, i => sets[i].Length / elementDimension);
     }
 
     /// <summary>The training loss of a task on network outputs <c>[B, K]</c> and targets <c>[B]</c>.</summary>
@@ -82,7 +102,13 @@ internal static class EncoderTraining
         _ => throw new ArgumentOutOfRangeException(nameof(task)),
     };
 
-    private static (List<float[]>, float[]) Read(IDataView data, ModelInput input, string label, SetTask task, EncoderModelSpec spec)
+    private static string Format(float[] v) => string.Join(", ", v.Select(x => x.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)));
+
+    /// <summary>
+    /// Reads the sets and the task's targets. Rows whose label is missing (NaN, key 0) are skipped, as ML.NET's trainers
+    /// do, and counted in the log; no labelled row at all is an error.
+    /// </summary>
+    private static (List<float[]>, float[]) Read(IChannel ch, IDataView data, string what, ModelInput input, string label, SetTask task, EncoderModelSpec spec)
     {
         SetColumn.ValidateSchema(data.Schema, input.ColumnName, input.ElementDimension);
         var sets = SetDataReader.ReadInput(data, input);
@@ -101,14 +127,25 @@ internal static class EncoderTraining
                 y = SetDataReader.ReadBoolean(data, label).Select(b => b ? 1f : 0f).ToArray();
                 break;
             case SetTask.MulticlassClassification:
-                var (classes, count, names) = SetDataReader.ReadKey(data, label);
-                if (spec.OutputSize > 1 && spec.OutputSize != count)
-                    throw new SetColumnException(label, null, SetRule.ColumnType, $"the validation label has {count} classes but the training label has {spec.OutputSize}");
-                spec.OutputSize = count;
-                spec.ClassNames ??= names;
-                y = classes.Select(c => (float)c).ToArray();
+                var keys = SetDataReader.ReadKey(data, label);
+                if (spec.OutputSize > 1 && spec.OutputSize != keys.Count)
+                    throw new SetColumnException(label, null, SetRule.ColumnType, $"the validation label has {keys.Count} classes but the training label has {spec.OutputSize}");
+                spec.OutputSize = keys.Count;
+                if (spec.ClassNames == null) (spec.ClassNames, spec.ClassKeyValueType) = (keys.Names, keys.ValueType);
+                y = keys.Classes.Select(c => c < 0 ? float.NaN : c).ToArray();
                 break;
             default: throw new ArgumentOutOfRangeException(nameof(task));
+        }
+        int total = y.Length, missing = y.Count(float.IsNaN);
+        if (missing > 0)
+        {
+            if (missing == total)
+                throw new SetColumnException(label, null, SetRule.LabelValue,
+                    $"all {total} {what} rows have a missing label (NaN, or key 0 for a key label); at least one labelled row is needed");
+            ch.Warning($"Skipped {missing} of {total} {what} rows whose label '{label}' is missing (NaN, or key 0 for a key label).");
+            var keep = Enumerable.Range(0, total).Where(i => !float.IsNaN(y[i])).ToArray();
+            sets = keep.Select(i => sets[i]).ToList();
+            y = keep.Select(i => y[i]).ToArray();
         }
         return (sets, y);
     }

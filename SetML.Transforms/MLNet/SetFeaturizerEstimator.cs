@@ -43,6 +43,15 @@ public sealed class SetFeaturizerEstimator : IEstimator<SetModelTransformer>
         if (_label == null) // unsupervised: the encoder of a set auto-encoder (decoder: SetAutoEncoderFeaturizerOptions.Decoder, DSPN by default)
             return SetPredictionTraining.FitAutoEncoderFeaturizer(_env, input, ValidationData, _input, _d, _options, _output);
         var task = _options.Task ?? InferTask(input.Schema, _label);
+        using (var ch = _env.Register("SetML").Start("Featurizer task"))
+        {
+            var type = input.Schema.GetColumnOrNull(_label)?.Type;
+            ch.Info(_options.Task != null
+                ? $"Featurizer '{_output}': training task {task}, set by SetFeaturizerOptions.Task (label '{_label}' of type {type})."
+                : $"Featurizer '{_output}': training task {task}, chosen from the type of label '{_label}' ({type}): " +
+                  "Boolean → BinaryClassification, key → MulticlassClassification, other numbers → Regression. " +
+                  "Set SetFeaturizerOptions.Task to choose another (e.g. PoissonRegression for counts).");
+        }
         return EncoderTraining.Fit(_env, input, ValidationData, _input, _d, _label, task, _options, _options.RegressionLoss,
             new EncoderTraining.OutputNames(_output));
     }

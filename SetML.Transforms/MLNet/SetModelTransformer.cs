@@ -130,12 +130,7 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
     {
         var b = new DataViewSchema.Annotations.Builder();
         if (o.Kind == ModelOutputKind.Set) SetColumn.AddElementDimension(b, o.Size);
-        if (o.Kind == ModelOutputKind.Key && o.KeyValues != null)
-        {
-            var values = o.KeyValues;
-            b.AddKeyValues(values.Length, TextDataViewType.Instance, (ref VBuffer<ReadOnlyMemory<char>> v)
-                => v = new VBuffer<ReadOnlyMemory<char>>(values.Length, values.Select(s => s.AsMemory()).ToArray()));
-        }
+        if (o.Kind == ModelOutputKind.Key && o.KeyValues != null) AddKeyValues(b, o.KeyValues, o.KeyValueType);
         if (o.Kind == ModelOutputKind.Vector && o.SlotNames != null)
         {
             var names = o.SlotNames;
@@ -143,6 +138,32 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
                 => v = new VBuffer<ReadOnlyMemory<char>>(names.Length, names.Select(s => s.AsMemory()).ToArray()));
         }
         return b.ToAnnotations();
+    }
+
+    /// <summary>Adds a KeyValues annotation of the type named by <paramref name="type"/> (the .NET type name; text when null or unknown).</summary>
+    private static void AddKeyValues(DataViewSchema.Annotations.Builder b, string[] values, string? type)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        void Add<T>(PrimitiveDataViewType t, Func<string, T> parse)
+        {
+            var parsed = values.Select(parse).ToArray();
+            b.AddKeyValues(parsed.Length, t, (ref VBuffer<T> v) => v = new VBuffer<T>(parsed.Length, parsed.ToArray()));
+        }
+        switch (type)
+        {
+            case nameof(Single): Add(NumberDataViewType.Single, s => float.Parse(s, inv)); break;
+            case nameof(Double): Add(NumberDataViewType.Double, s => double.Parse(s, inv)); break;
+            case nameof(Int32): Add(NumberDataViewType.Int32, s => int.Parse(s, inv)); break;
+            case nameof(UInt32): Add(NumberDataViewType.UInt32, s => uint.Parse(s, inv)); break;
+            case nameof(Int64): Add(NumberDataViewType.Int64, s => long.Parse(s, inv)); break;
+            case nameof(UInt64): Add(NumberDataViewType.UInt64, s => ulong.Parse(s, inv)); break;
+            case nameof(Int16): Add(NumberDataViewType.Int16, s => short.Parse(s, inv)); break;
+            case nameof(UInt16): Add(NumberDataViewType.UInt16, s => ushort.Parse(s, inv)); break;
+            case nameof(Byte): Add(NumberDataViewType.Byte, s => byte.Parse(s, inv)); break;
+            case nameof(SByte): Add(NumberDataViewType.SByte, s => sbyte.Parse(s, inv)); break;
+            case nameof(Boolean): Add(BooleanDataViewType.Instance, bool.Parse); break;
+            default: Add(TextDataViewType.Instance, s => s.AsMemory()); break;
+        }
     }
 
     /// <summary>
@@ -229,7 +250,12 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
                 "Update the SetML packages to load it (or retrain the model with this version).");
         ModelSpec spec;
         string json = r.Reader.ReadString();
-        try { spec = SpecJson.Deserialize<ModelSpec>(json); }
+        try
+        {
+            spec = SpecJson.Deserialize<ModelSpec>(json);
+            foreach (var input in spec.Inputs) input.Normalization?.Validate(input.ElementDimension, input.ColumnName);
+            if (spec is EncoderModelSpec { LabelNormalization: { } ln }) ln.Validate(1, "label");
+        }
         catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or InvalidDataException)
         {
             throw new SetMLModelFormatException("The SetML model specification in the model file is unreadable: " + e.Message, e);

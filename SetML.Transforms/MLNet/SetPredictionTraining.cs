@@ -119,6 +119,15 @@ internal static class SetPredictionTraining
         var vSets = validationData != null ? SetDataReader.ReadInput(validationData, input) : new List<float[]>();
         if (validationData == null) (sets, _, vSets, _) = Split(sets, sets, options.ValidationFraction, options.Seed);
         CheckSizes(setColumn, vSets, d, slots);
+        // With NormalizeSetElements, the encoder reads standardized sets (ModelInputBatch applies input.Normalization)
+        // and the decoder reconstructs standardized sets.
+        List<float[]> targets = sets, vTargets = vSets;
+        if (options.NormalizeSetElements)
+        {
+            input.Normalization = SetElementNormalization.Compute(sets, d);
+            targets = sets.Select(input.Normalization.Apply).ToList();
+            vTargets = vSets.Select(input.Normalization.Apply).ToList();
+        }
 
         var spec = new EncoderModelSpec
         {
@@ -150,7 +159,7 @@ internal static class SetPredictionTraining
             StepSize = options.StepSize, StepGamma = options.StepGamma, GradientClipNorm = options.GradientClipNorm,
             EarlyStoppingPatience = options.EarlyStoppingPatience, Progress = options.Progress, CancellationToken = options.CancellationToken,
         };
-        Train(autoEncoder, input, sets, sets, vSets, vSets, d, loss, trainingOptions, device, msg => ch.Info(msg));
+        Train(autoEncoder, input, sets, targets, vSets, vTargets, d, loss, trainingOptions, device, msg => ch.Info(msg));
         network.eval();
         return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize);
     }

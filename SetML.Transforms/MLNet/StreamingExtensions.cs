@@ -29,6 +29,6 @@ public static class StreamingExtensions
                     ? "the Set Transformer's self-attention and PMA softmax normalise over all elements of the set at once. "
                     : "its output depends on all elements of the set at once. ") +
                 "Train a SlotSetEncoder or DeepSets encoder to stream sets.");
-        return StreamingSetEncoder.Create(network.Encoder);
+        return StreamingSetEncoder.Create(network.Encoder, spec.Inputs[0].Normalization);
     }
 }

@@ -46,6 +46,16 @@ public sealed class EncoderModelSpec : ModelSpec
     public int OutputSize { get; set; } = 1;
     /// <summary>Class names (multiclass key values), in key order.</summary>
     public string[]? ClassNames { get; set; }
+    /// <summary>
+    /// The .NET type name of the label's key values (<c>Single</c>, <c>Int32</c>, …), so PredictedLabel's KeyValues have the
+    /// label's type; null or <c>String</c> = text (also what older model files get).
+    /// </summary>
+    public string? ClassKeyValueType { get; set; }
+    /// <summary>
+    /// Standardization of a regression label (mean and scale, one value each), learned in <c>Fit</c>: the network is
+    /// trained on (y − mean)/scale and its output is mapped back (score·scale + mean). Null = none (older model files).
+    /// </summary>
+    public SetColumns.SetElementNormalization? LabelNormalization { get; set; }
     /// <summary>When set, the model is a featurizer and outputs only the embedding in this column.</summary>
     public string? EmbeddingColumnName { get; set; }
     /// <summary>Score column name (trainers).</summary>
@@ -81,7 +91,7 @@ public sealed class EncoderModelSpec : ModelSpec
             SetTask.MulticlassClassification => new[]
             {
                 new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Vector, OutputSize, slotNames: ClassNames),
-                new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.Key, OutputSize, keyValues: ClassNames),
+                new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.Key, OutputSize, keyValues: ClassNames, keyValueType: ClassKeyValueType),
             },
             SetTask.PoissonRegression => new[]
             {
@@ -103,7 +113,11 @@ public sealed class EncoderModelSpec : ModelSpec
         switch (Task)
         {
             case SetTask.Regression:
-                return new Array[] { output[.., 0].data<float>().ToArray() };
+            {
+                var score = output[.., 0].data<float>().ToArray();
+                if (LabelNormalization is { } ln) for (int i = 0; i < score.Length; i++) score[i] = ln.Invert(score[i]);
+                return new Array[] { score };
+            }
             case SetTask.BinaryClassification:
             {
                 var logit = output[.., 0].data<float>().ToArray();

@@ -26,6 +26,15 @@ public sealed class ModelInput
     public int VectorSize { get; set; }
     /// <summary>Row rules for a set input.</summary>
     public SetRules Rules { get; set; } = new();
+    /// <summary>
+    /// Per-feature standardization of a set input's elements, computed in <c>Fit</c> and applied to every set before the
+    /// network sees it; null = none (the identity — also what model files written before it existed get).
+    /// </summary>
+    public SetElementNormalization? Normalization { get; set; }
+
+    /// <summary>The sets as the network sees them: normalized when <see cref="Normalization"/> is set, else unchanged.</summary>
+    public IReadOnlyList<float[]> Prepare(IReadOnlyList<float[]> sets)
+        => Kind == ModelInputKind.Set && Normalization != null ? sets.Select(Normalization.Apply).ToArray() : sets;
 }
 
 /// <summary>The value type of a model output column.</summary>
@@ -49,9 +58,10 @@ public enum ModelOutputKind
 public sealed class ModelOutputColumn
 {
     /// <summary>Creates an output column description.</summary>
-    public ModelOutputColumn(string name, ModelOutputKind kind, int size = 0, string[]? keyValues = null, string[]? slotNames = null)
+    public ModelOutputColumn(string name, ModelOutputKind kind, int size = 0, string[]? keyValues = null, string[]? slotNames = null,
+        string? keyValueType = null)
     {
-        Name = name; Kind = kind; Size = size; KeyValues = keyValues; SlotNames = slotNames;
+        Name = name; Kind = kind; Size = size; KeyValues = keyValues; SlotNames = slotNames; KeyValueType = keyValueType;
     }
     /// <summary>Column name.</summary>
     public string Name { get; }
@@ -61,6 +71,12 @@ public sealed class ModelOutputColumn
     public int Size { get; }
     /// <summary>Key values (for <see cref="ModelOutputKind.Key"/>), written as the KeyValues annotation.</summary>
     public string[]? KeyValues { get; }
+    /// <summary>
+    /// The .NET type name of the key values (<c>Single</c>, <c>Double</c>, <c>Int32</c>, …; null or <c>String</c> = text):
+    /// the KeyValues annotation gets that type, as ML.NET's trainers copy the label's, so <c>MapKeyToValue</c> gives back
+    /// values of the label's original type.
+    /// </summary>
+    public string? KeyValueType { get; }
     /// <summary>Slot names (for <see cref="ModelOutputKind.Vector"/>), written as the SlotNames annotation.</summary>
     public string[]? SlotNames { get; }
 }
@@ -78,7 +94,7 @@ public sealed class ModelInputBatch : IDisposable
         {
             if (inputs[i].Kind == ModelInputKind.Set)
             {
-                var (x, m) = SetBatch.Pad(rows[i], inputs[i].ElementDimension, device);
+                var (x, m) = SetBatch.Pad(inputs[i].Prepare(rows[i]), inputs[i].ElementDimension, device);
                 X[i] = x; Mask[i] = m;
             }
             else

@@ -31,6 +31,12 @@ public sealed class SetToSetModelSpec : ModelSpec
     /// <summary>Predicted label column (classification): one 0-based class index per element (variable-length vector).</summary>
     public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
 
+    /// <summary>
+    /// Regression: per-feature standardization of the label elements learned in <c>Fit</c> (the network learns the
+    /// standardized targets, its outputs are mapped back). Null = none (older model files).
+    /// </summary>
+    public SetColumns.SetElementNormalization? LabelNormalization { get; set; }
+
     /// <summary>Element dimension of the set input.</summary>
     public int ElementDimension => Inputs[0].ElementDimension;
 
@@ -71,7 +77,13 @@ public sealed class SetToSetModelSpec : ModelSpec
         var output = ((SetToSetNetwork)network).forward(x, mask);
         var counts = mask.sum(1).cpu().data<long>().ToArray();
         if (Task == SetToSetTask.Regression)
-            return new Array[] { PerElementRows(output, counts) };
+        {
+            var rows = PerElementRows(output, counts);
+            if (LabelNormalization is { } ln)
+                foreach (var row in rows)
+                    for (int i = 0; i < row.Length; i++) row[i] = ln.Invert(row[i], i % OutputSize);
+            return new Array[] { rows };
+        }
         var probs = output.softmax(-1);
         var labels = probs.argmax(-1).to(ScalarType.Float32).unsqueeze(-1);
         return new Array[] { PerElementRows(probs, counts), PerElementRows(labels, counts) };

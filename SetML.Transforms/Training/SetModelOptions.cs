@@ -34,6 +34,20 @@ public class SetModelOptions : SetTrainingOptions
     public bool AllowEmptySets { get; set; } = true;
     /// <summary>Largest accepted set size; 0 = unlimited. Default: 0.</summary>
     public int MaximumSetSize { get; set; }
+    /// <summary>
+    /// Standardize each feature of the set elements with its mean and standard deviation over all elements of all
+    /// training sets (computed in <c>Fit</c>, stored in the model, applied at prediction; see
+    /// <see cref="SetColumns.SetElementNormalization"/>), so the model does not depend on the units of the features.
+    /// Default: true. Turn it off when the elements are already standardized or their raw scale carries meaning the
+    /// network should see (e.g. a bias-free model of absolute positions).
+    /// </summary>
+    public bool NormalizeSetElements { get; set; } = true;
+    /// <summary>
+    /// For regression (<see cref="SetTask.Regression"/>): train on the standardized label (y − mean)/sd and map the
+    /// network's output back, so labels of any magnitude train at the default learning rate. The training and validation
+    /// losses in the log are then in standardized units. Default: true.
+    /// </summary>
+    public bool NormalizeRegressionLabel { get; set; } = true;
 
     /// <inheritdoc />
     public override void Validate()

@@ -21,9 +21,12 @@ public sealed class StreamingSetEncoder : IDisposable
     private Tensor? context, state, count;
     private int batchSize;
 
-    private StreamingSetEncoder(IMiniBatchConsistentEncoder encoder, int inputDimension, int outputDimension)
+    private readonly SetColumns.SetElementNormalization? normalization;
+
+    private StreamingSetEncoder(IMiniBatchConsistentEncoder encoder, int inputDimension, int outputDimension, SetColumns.SetElementNormalization? normalization)
     {
         this.encoder = encoder;
+        this.normalization = normalization;
         InputDimension = inputDimension;
         OutputDimension = outputDimension;
     }
@@ -32,8 +35,10 @@ public sealed class StreamingSetEncoder : IDisposable
     public static bool IsSupported(SetEncoder encoder) => encoder is IMiniBatchConsistentEncoder or DeepSetsEncoder;
 
     /// <summary>Creates a streaming encoder over a trained <see cref="SlotSetEncoder"/> or <see cref="DeepSetsEncoder"/>.</summary>
+    /// <param name="encoder">The encoder.</param>
+    /// <param name="normalization">Element standardization the encoder was trained with (applied to every chunk); null = none.</param>
     /// <exception cref="NotSupportedException">The encoder is not mini-batch consistent (e.g. a Set Transformer).</exception>
-    public static StreamingSetEncoder Create(SetEncoder encoder)
+    public static StreamingSetEncoder Create(SetEncoder encoder, SetColumns.SetElementNormalization? normalization = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         IMiniBatchConsistentEncoder mbc = encoder switch
@@ -45,7 +50,9 @@ public sealed class StreamingSetEncoder : IDisposable
                 "all elements at once (self-attention and softmax pooling normalise over the whole set, sorting needs every element). " +
                 "Use a SlotSetEncoder or DeepSets encoder for streaming."),
         };
-        return new StreamingSetEncoder(mbc, encoder.InputDimension, encoder.OutputDimension);
+        if (normalization != null && normalization.Dimension != encoder.InputDimension)
+            throw new ArgumentException($"The normalization has {normalization.Dimension} features but the encoder reads {encoder.InputDimension}.", nameof(normalization));
+        return new StreamingSetEncoder(mbc, encoder.InputDimension, encoder.OutputDimension, normalization);
     }
 
     /// <summary>Element dimension d of the chunks.</summary>
@@ -86,6 +93,13 @@ public sealed class StreamingSetEncoder : IDisposable
             throw new ArgumentException($"The mask must have shape [{batchSize}, {x.shape[1]}], but has [{string.Join(", ", mask.shape)}].", nameof(mask));
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
+        if (normalization != null)
+        {
+            // (x − mean) / scale on real elements; padding stays 0.
+            var mean = torch.tensor(normalization.Mean, dtype: x.dtype, device: x.device);
+            var scale = torch.tensor(normalization.Scale, dtype: x.dtype, device: x.device);
+            x = (x - mean).div(scale).mul(mask.unsqueeze(-1).to(x.dtype));
+        }
         var partial = encoder.EncodeChunk(x, mask, context);
         var next = state is null ? partial : MiniBatchConsistentPooling.Combine(state, partial, encoder.StreamAggregation);
         var chunkCount = mask.sum(1).to(count!.device);

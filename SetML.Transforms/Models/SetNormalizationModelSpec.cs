@@ -1,0 +1,31 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Models;
+
+/// <summary>
+/// The set-element standardization transform on its own (<c>mlContext.Transforms.NormalizeSetElements(...)</c>): its
+/// only input carries the statistics (<see cref="ModelInput.Normalization"/>, learned in <c>Fit</c>), which every batch
+/// gets applied before the network; the network is the identity, so the output column is the standardized set (a set
+/// column with the input's element dimension). Persisted through the generic <c>SetModelTransformer</c> like every model.
+/// </summary>
+public sealed class SetNormalizationModelSpec : ModelSpec
+{
+    /// <summary>Name of the output set column.</summary>
+    public string OutputColumnName { get; set; } = "Set";
+
+    /// <inheritdoc />
+    public override nn.Module CreateNetwork() => nn.Identity();
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns()
+        => new[] { new ModelOutputColumn(OutputColumnName, ModelOutputKind.Set, Inputs[0].ElementDimension) };
+
+    /// <inheritdoc />
+    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var counts = batch.Mask[0]!.sum(1).cpu().data<long>().ToArray();
+        return new Array[] { SetToSetModelSpec.PerElementRows(batch.X[0], counts) };
+    }
+}
