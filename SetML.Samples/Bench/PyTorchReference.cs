@@ -9,14 +9,14 @@ namespace SetML.Samples.Bench;
 /// </summary>
 public static class PyTorchReference
 {
-    /// <summary>The reference script, if the shared folder is beside (or inside) the repository.</summary>
-    public static string? Script()
+    /// <summary>A reference script (default: the micro-benchmark one), if the shared folder is beside (or inside) the repository.</summary>
+    public static string? Script(string name = "reference_pytorch.py")
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
         {
-            var p = Path.Combine(dir.FullName, "shared", "bench", "reference_pytorch.py");
+            var p = Path.Combine(dir.FullName, "shared", "bench", name);
             if (File.Exists(p)) return p;
-            var q = Path.Combine(dir.FullName, "..", "shared", "bench", "reference_pytorch.py");
+            var q = Path.Combine(dir.FullName, "..", "shared", "bench", name);
             if (File.Exists(q) && File.Exists(Path.Combine(dir.FullName, "SetML.sln"))) return Path.GetFullPath(q);
         }
         return null;
@@ -50,6 +50,45 @@ public static class PyTorchReference
                 using var doc = JsonDocument.Parse(line);
                 rows[doc.RootElement.GetProperty("bench").GetString()!] = doc.RootElement.Clone();
             }
+            if (rows.Count == 0) log.WriteLine("  (PyTorch reference printed no result: " + stderr.Result.Trim().Split('\n').LastOrDefault() + ")");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException or InvalidOperationException)
+        {
+            log.WriteLine("  (PyTorch reference failed: " + e.Message + ")");
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Runs <c>../shared/bench/pointsets_reference.py</c> (the equal-budget PyTorch point-set classifier) as a child
+    /// process with <c>/usr/bin/python3</c>: the given models, epochs, points per set and training images, 2 threads.
+    /// Returns model name → its JSON row (test_accuracy, train_seconds, …); empty, with the reason in
+    /// <paramref name="log"/>, when the script or torch is unavailable or the run fails. A yardstick only: SetML never
+    /// needs Python.
+    /// </summary>
+    public static Dictionary<string, JsonElement> RunPointSets(IEnumerable<string> models, int epochs, int points, int train, TextWriter log)
+    {
+        var rows = new Dictionary<string, JsonElement>();
+        var script = Script("pointsets_reference.py");
+        if (script == null || !File.Exists("/usr/bin/python3"))
+        {
+            log.WriteLine("  (PyTorch reference not run: needs ../shared/bench/pointsets_reference.py and /usr/bin/python3 with python3-torch)");
+            return rows;
+        }
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { script, "--models", string.Join(",", models), "--epochs", epochs.ToString(), "--points", points.ToString(), "--train", train.ToString(), "--threads", "2" })
+            psi.ArgumentList.Add(a);
+        psi.Environment["OMP_NUM_THREADS"] = "2";
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEndAsync();
+            foreach (var line in p.StandardOutput.ReadToEnd().Split('\n').Where(l => l.StartsWith('{')))
+            {
+                using var doc = JsonDocument.Parse(line);
+                rows[doc.RootElement.GetProperty("model").GetString()!] = doc.RootElement.Clone();
+            }
+            p.WaitForExit();
             if (rows.Count == 0) log.WriteLine("  (PyTorch reference printed no result: " + stderr.Result.Trim().Split('\n').LastOrDefault() + ")");
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException or InvalidOperationException)

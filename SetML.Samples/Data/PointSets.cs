@@ -46,6 +46,41 @@ public static class FashionPointSets
         return result;
     }
 
+    /// <summary>
+    /// The point sets of <c>../shared/bench/pointsets_reference.py</c>, bit for bit: each image of the first
+    /// <paramref name="count"/> of <paramref name="split"/> becomes the set of its pixels brighter than the image's mean,
+    /// as (x, y, intensity) = (column/27, row/27, value/255) in row-major order; a set with more than
+    /// <paramref name="points"/> pixels keeps <c>rng.choice(n, points, replace=False)</c> of them, in that order, with
+    /// <c>rng = np.random.default_rng(seed)</c> drawn once per image in image order (<see cref="NumPyRandom"/>). The
+    /// reference uses seed 0 for the training split and 1 for the test split.
+    /// </summary>
+    public static List<LabelledSet> LoadReference(FashionMnist data, int points, ulong seed)
+    {
+        var rng = new NumPyRandom(seed);
+        var rows = new List<LabelledSet>(data.Count);
+        for (int i = 0; i < data.Count; i++)
+        {
+            var img = data.Pixels(i);
+            double mean = 0;
+            foreach (var p in img) mean += p;
+            mean /= FashionMnist.PixelCount;
+            var bright = new List<int>();
+            for (int k = 0; k < img.Length; k++) if (img[k] > mean) bright.Add(k);
+            IReadOnlyList<int> keep = bright;
+            if (bright.Count > points) keep = rng.ChooseWithoutReplacement(bright.Count, points).Select(j => bright[(int)j]).ToArray();
+            var set = new float[3 * keep.Count];
+            for (int e = 0; e < keep.Count; e++)
+            {
+                int r = keep[e] / FashionMnist.Side, c = keep[e] % FashionMnist.Side;
+                set[3 * e] = (float)(c / 27.0);
+                set[3 * e + 1] = (float)(r / 27.0);
+                set[3 * e + 2] = (float)(img[keep[e]] / 255.0);
+            }
+            rows.Add(new LabelledSet { Set = set, Label = FashionMnist.ClassNames[data.Label(i)], ClassIndex = data.Label(i) });
+        }
+        return rows;
+    }
+
     /// <summary>The key-mapping step every classification pipeline of the samples starts with (Label → key, class names kept in order).</summary>
     public static IEstimator<ITransformer> MapLabel(MLContext ml)
         => ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.LoadFromEnumerable(

@@ -21,6 +21,12 @@ public abstract class Sample
     public virtual string Help => Description;
 
     /// <summary>
+    /// Options of this sample only (e.g. <c>--train N</c>), besides the common ones; their values reach
+    /// <see cref="SampleContext.SampleOptions"/>. Default: none.
+    /// </summary>
+    public virtual IReadOnlyList<SampleOption> Options => Array.Empty<SampleOption>();
+
+    /// <summary>
     /// Runs the sample. Print a results table, add one row per model to <see cref="SampleContext.Results"/> (written to
     /// results.json), save pictures under <see cref="SampleContext.OutputDirectory"/> through
     /// <see cref="SampleContext.SavedPicture"/>. Return the process exit code (0 = success).
@@ -28,9 +34,22 @@ public abstract class Sample
     public abstract int Run(SampleContext context);
 }
 
+/// <summary>An option of one sample: <c>--NAME VALUE</c>.</summary>
+/// <param name="Name">The option name without the leading dashes.</param>
+/// <param name="Help">One line for the help text (say the default).</param>
+/// <param name="WholeNumber">The value must be a whole number ≥ 1 (checked by the command line).</param>
+public sealed record SampleOption(string Name, string Help, bool WholeNumber = true);
+
 /// <summary>What a sample gets from the command line and the host.</summary>
 public sealed class SampleContext
 {
+    /// <summary>Values of the sample's own <see cref="Sample.Options"/> given on the command line (name → value).</summary>
+    public IReadOnlyDictionary<string, string> SampleOptions { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The whole-number sample option <paramref name="name"/>, or <paramref name="fallback"/> when not given.</summary>
+    public int IntOption(string name, int fallback)
+        => SampleOptions.TryGetValue(name, out var v) ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+
     /// <summary>Training epochs (<c>--epochs</c>, else the sample's default).</summary>
     public required int Epochs { get; init; }
     /// <summary>Random seed (<c>--seed</c>, default 0).</summary>

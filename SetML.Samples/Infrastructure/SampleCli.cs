@@ -77,6 +77,7 @@ public static class SampleCli
 
         // 2. Options.
         int? epochs = null; int seed = 0; var device = SetDevice.Cpu; string? outDir = null; bool quick = false;
+        var sampleOptions = new Dictionary<string, string>();
         for (int i = first; i < args.Length; i++)
         {
             string a = args[i];
@@ -118,6 +119,12 @@ public static class SampleCli
                     outDir = Value();
                     if (string.IsNullOrWhiteSpace(outDir)) return Bad(o, sample, "--out needs a folder.");
                     break;
+                case var _ when sample.Options.FirstOrDefault(so => "--" + so.Name == a) is { } option:
+                    var v = Value();
+                    if (v == null || option.WholeNumber && (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1))
+                        return Bad(o, sample, $"{a} needs {(option.WholeNumber ? "a whole number ≥ 1" : "a value")}, got '{v ?? "(nothing)"}'.");
+                    sampleOptions[option.Name] = v;
+                    break;
                 default:
                     return Bad(o, sample, a.StartsWith('-') ? $"unknown option '{a}'." : $"unexpected argument '{a}'.");
             }
@@ -152,6 +159,7 @@ public static class SampleCli
             Device = device,
             OutputDirectory = outDir,
             Quick = quick,
+            SampleOptions = sampleOptions,
             Out = o,
             Cancellation = cts.Token,
             ProgressFactory = liveHost != null ? liveHost.Create : label => new PlainProgress(label, o),
@@ -242,6 +250,11 @@ public static class SampleCli
         o.WriteLine();
         o.WriteLine($"Default epochs: {s.DefaultEpochs}.");
         o.WriteLine(OptionsHelp.Replace("\n", Environment.NewLine).Replace("NAME", s.Name));
+        if (s.Options.Count > 0)
+        {
+            o.WriteLine($"Options of {s.Name}:");
+            foreach (var so in s.Options) o.WriteLine($"  --{so.Name} {(so.WholeNumber ? "N" : "X"),-9}{so.Help}");
+        }
     }
 
     private static readonly JsonSerializerOptions Json = new()

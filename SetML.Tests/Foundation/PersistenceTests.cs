@@ -35,6 +35,8 @@ public sealed class PersistenceTests
                 Encoder = new DeepSetsOptions { PhiHiddenSizes = new[] { 16 }, LatentDimension = 16, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 8, Pooling = SetML.Modules.PoolingKind.Max },
             }))
             .Append(ml.Transforms.Concatenate("Features", "Embedding"))
+            // SDCA wants normalized features (unnormalized, 20 iterations can diverge to scores of 1e7 on some embeddings).
+            .Append(ml.Transforms.NormalizeMinMax("Features"))
             .Append(ml.Regression.Trainers.Sdca("Label", "Features", maximumNumberOfIterations: 20));
         var model = pipeline.Fit(train);
         _modelPath = Path.Combine(_dir, "model.zip");
