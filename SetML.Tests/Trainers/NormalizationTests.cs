@@ -160,6 +160,7 @@ public sealed class NormalizationTests
             return ml.MulticlassClassification.Evaluate(model.Transform(ml.Data.LoadFromEnumerable(Rows(400, 32, a, b)))).MicroAccuracy;
         }
         double plain = Accuracy(1, 0, true), scaled = Accuracy(100, 5, true);
+        if (Environment.GetEnvironmentVariable("SETML_PROBE") == "1") Console.WriteLine($"without standardization: x {Accuracy(1, 0, false):F4}, 100·x + 5 {Accuracy(100, 5, false):F4}");
         Console.WriteLine($"accuracy on x {plain:F4}, on 100·x + 5 {scaled:F4}");
         Assert.IsTrue(plain > 0.8, $"accuracy on x = {plain}");
         Assert.AreEqual(plain, scaled, 0.005, "same accuracy (±0.5 point) on x and on 100·x + 5");
