@@ -40,6 +40,20 @@ public sealed class SampleCliTests
     }
 
     [TestMethod]
+    public void SampleOwnOptions_AreListedAndChecked()
+    {
+        var (code, output) = Run("point-sets", "--help");
+        Assert.AreEqual(0, code, output);
+        foreach (var o in new[] { "--train N", "--test N", "--points N", "--models X" }) StringAssert.Contains(output, o);
+        (code, output) = Run("point-sets", "--train", "0");
+        Assert.AreEqual(SampleCli.UsageError, code, output);
+        StringAssert.Contains(output, "--train needs a whole number ≥ 1, got '0'");
+        (code, output) = Run("max-regression", "--train", "100");
+        Assert.AreEqual(SampleCli.UsageError, code, output);
+        StringAssert.Contains(output, "unknown option '--train'", "an option of one sample is not accepted by another");
+    }
+
+    [TestMethod]
     public void UnknownSampleFailsWithUsage()
     {
         var (code, output) = Run("no-such-sample");
