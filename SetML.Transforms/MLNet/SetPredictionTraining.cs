@@ -196,7 +196,7 @@ internal static class SetPredictionTraining
         if (col.Type is not VectorDataViewType vt || vt.ItemType != NumberDataViewType.Single)
             throw new SetColumnException(featureColumn, null, SetRule.ColumnType,
                 $"the features of a set predictor must be a vector of Single (or a set column with the {SetColumn.ElementDimensionAnnotation} annotation), but the column has type {col.Type}");
-        return new ModelInput { ColumnName = featureColumn, Kind = ModelInputKind.Vector, VectorSize = vt.IsKnownSize ? vt.Size : 0 };
+        return new ModelInput { ColumnName = featureColumn, Kind = ModelInputKind.Vector, ElementDimension = 0, VectorSize = vt.IsKnownSize ? vt.Size : 0 };
     }
 
     private static void CheckSizes(string column, List<float[]> labels, int d, int slots)
