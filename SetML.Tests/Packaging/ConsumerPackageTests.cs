@@ -12,7 +12,7 @@ namespace SetML.Tests.Packaging;
 /// <remarks>
 /// The consumer's package cache is a new empty folder (<c>NUGET_PACKAGES</c>); everything that is not SetML comes from
 /// a fallback folder of links to the machine's normal cache (SetML's own entries left out), so CI does not download
-/// libtorch (≈600 MB) a second time. Its own Directory.Build.props/targets, Directory.Packages.props and nuget.config keep
+/// libtorch (≈600 MB) a second time. The only package source is the SetML folder feed: nothing is downloaded. Its own Directory.Build.props/targets, Directory.Packages.props and nuget.config keep
 /// anything of the repository's build from leaking in (it lives under the system temp folder anyway).
 /// </remarks>
 [TestClass]
@@ -72,7 +72,6 @@ public sealed class ConsumerPackageTests
                   <packageSources>
                     <clear />
                     <add key="setml-local" value="{feed}" />
-                    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
                   </packageSources>
                   <fallbackPackageFolders>
                     <clear />

@@ -94,7 +94,12 @@ public class SetTrainingOptions
     /// <summary>Receives a <see cref="TrainingProgress"/> after every epoch (in addition to MLContext.Log). Not serialized.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IProgress<TrainingProgress>? Progress { get; set; }
-    /// <summary>Cancels training between mini-batches (the model trained so far is kept). Not serialized.</summary>
+    /// <summary>
+    /// Cancels training between mini-batches (the model trained so far is kept). Not serialized. ML.NET's own
+    /// cancellation (<c>MLContext.CancelExecution()</c>, which ML.NET 5 keeps internal and AutoML uses to stop a trial) is
+    /// also checked before every mini-batch; it makes <c>Fit</c> throw <see cref="OperationCanceledException"/>, as ML.NET's
+    /// trainers do.
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public CancellationToken CancellationToken { get; set; }
 
