@@ -25,7 +25,7 @@ public sealed class StreamingTests
     }
 
     /// <summary>Splits n elements of each of B sets into chunks at random cut points (some chunks give a set nothing).</summary>
-    private static List<(Tensor X, Tensor Mask)> RandomPartition(float[][] sets, int d, Random rng)
+    internal static List<(Tensor X, Tensor Mask)> RandomPartition(float[][] sets, int d, Random rng)
     {
         // A random permutation inside each set, then random chunk sizes per set (0 allowed), padded per chunk.
         int chunks = rng.Next(1, 6);

@@ -30,6 +30,10 @@ internal static class SpecTraining
     {
         MLNetInternals.EnsureSupportedVersion();
         options.Validate();
+        if (options.GradientChunkSize > 0 && spec is not EncoderModelSpec)
+            throw new ArgumentException(
+                $"GradientChunkSize (chunked unbiased-gradient training) applies to set → vector models with a mini-batch consistent encoder; {title} does not support it. Set it to 0.",
+                nameof(options));
         var host = env.Register("SetML");
         using var ch = host.Start(title);
         if (rows == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty ({title}).");

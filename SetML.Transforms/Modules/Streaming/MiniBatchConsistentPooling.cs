@@ -21,6 +21,11 @@ public static class MiniBatchConsistentPooling
     /// </summary>
     public static Tensor Partial(Tensor values, Tensor mask, PoolingKind kind)
     {
+        if (values.shape[1] == 0)                                  // an empty chunk: max/min cannot reduce over 0 elements
+        {
+            var shape = values.shape.Where((_, axis) => axis != 1).ToArray();
+            return Empty(shape, kind, values.device).to(values.dtype);
+        }
         using var scope = torch.NewDisposeScope();
         var m = mask;
         while (m.dim() < values.dim()) m = m.unsqueeze(-1);
