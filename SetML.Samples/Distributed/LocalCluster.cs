@@ -39,7 +39,7 @@ public sealed class LocalCluster : IAsyncDisposable
             for (int i = 0; i < siloCount; i++)
             {
                 var builder = Host.CreateApplicationBuilder(Array.Empty<string>());
-                builder.Logging.SetMinimumLevel(LogLevel.Warning);
+                builder.Logging.ClearProviders();                              // failures surface as exceptions to the caller
                 int siloPort = siloPorts[i], gatewayPort = gatewayPorts[i];
                 builder.UseOrleans(silo => silo
                     .UseLocalhostClustering(siloPort, gatewayPort, primary, serviceId, clusterId)
@@ -49,7 +49,7 @@ public sealed class LocalCluster : IAsyncDisposable
                 await host.StartAsync(cancellation).ConfigureAwait(false);
             }
             var clientBuilder = Host.CreateApplicationBuilder(Array.Empty<string>());
-            clientBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
+            clientBuilder.Logging.ClearProviders();
             clientBuilder.UseOrleansClient(client => client.UseLocalhostClustering(gatewayPorts, serviceId, clusterId));
             cluster.clientHost = clientBuilder.Build();
             await cluster.clientHost.StartAsync(cancellation).ConfigureAwait(false);

@@ -92,6 +92,8 @@ public static class SetEncoderSiloExtensions
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         silo.Services.AddSingleton(_ => new SiloSetEncoder(modelPath, maxConcurrentEncodes, chunkElements));
+        // Load the model when the silo starts (once per silo), not inside the first request.
+        silo.AddStartupTask((services, _) => { services.GetRequiredService<SiloSetEncoder>().Encoder.ToString(); return Task.CompletedTask; });
         return silo;
     }
 }

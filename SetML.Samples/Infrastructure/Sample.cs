@@ -21,6 +21,12 @@ public abstract class Sample
     public virtual string Help => Description;
 
     /// <summary>
+    /// Options of this sample only, each taking a whole number ≥ 1 (e.g. <c>--elements 1e8</c>): name and help line.
+    /// Their values reach <see cref="Run"/> through <see cref="SampleContext.Option"/>.
+    /// </summary>
+    public virtual IReadOnlyList<(string Name, string Help)> Options => Array.Empty<(string, string)>();
+
+    /// <summary>
     /// Runs the sample. Print a results table, add one row per model to <see cref="SampleContext.Results"/> (written to
     /// results.json), save pictures under <see cref="SampleContext.OutputDirectory"/> through
     /// <see cref="SampleContext.SavedPicture"/>. Return the process exit code (0 = success).
@@ -41,6 +47,10 @@ public sealed class SampleContext
     public required string OutputDirectory { get; init; }
     /// <summary>Smoke-test mode (<c>--quick</c>): tiny data and models, seconds to run; the numbers mean nothing.</summary>
     public bool Quick { get; init; }
+    /// <summary>Values of the sample's own options (<see cref="Sample.Options"/>) given on the command line.</summary>
+    public IReadOnlyDictionary<string, long> SampleOptions { get; init; } = new Dictionary<string, long>();
+    /// <summary>The value of the sample's option <paramref name="name"/>, or <paramref name="defaultValue"/> when not given.</summary>
+    public long Option(string name, long defaultValue) => SampleOptions.TryGetValue(name, out var v) ? v : defaultValue;
     /// <summary>Where the sample prints.</summary>
     public TextWriter Out { get; init; } = Console.Out;
     /// <summary>Cancelled on Ctrl-C: stop training cleanly and still write what exists.</summary>
