@@ -85,8 +85,13 @@ public sealed class ChunkedGradientTests
         var rng = new Random(13);
         const int samples = 400;
         var estimates = new List<float[]>(samples);
+        long live = 0;
         for (int s = 0; s < samples; s++)
+        {
             estimates.Add(problem.Gradient((a, m) => ChunkedSetGradient.Encode(problem.Net.Encoder, a, m, ChunkSize, rng), out _));
+            if (s == 0) live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        }
+        Assert.AreEqual(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount, "live tensors grew across chunked forward/backward passes");
         var mean = Enumerable.Range(0, full.Length).Select(i => estimates.Average(g => (double)g[i])).ToArray();
         double trace = estimates.Sum(g => g.Select((v, i) => Math.Pow(v - mean[i], 2)).Sum()) / (samples - 1);
         double standardError = Math.Sqrt(trace / samples);
