@@ -27,9 +27,9 @@ public static class MiniBatchConsistentPooling
         var padding = m.logical_not();
         Tensor result = kind switch
         {
-            PoolingKind.Sum or PoolingKind.Mean => values.masked_fill(padding, 0).sum(1),
-            PoolingKind.Max => values.masked_fill(padding, float.NegativeInfinity).amax(new long[] { 1 }),
-            PoolingKind.Min => values.masked_fill(padding, float.PositiveInfinity).amin(new long[] { 1 }),
+            PoolingKind.Sum or PoolingKind.Mean => values.MaskedFillScalar(padding, 0).sum(1),
+            PoolingKind.Max => values.MaskedFillScalar(padding, double.NegativeInfinity).amax(new long[] { 1 }),
+            PoolingKind.Min => values.MaskedFillScalar(padding, double.PositiveInfinity).amin(new long[] { 1 }),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
         return result.MoveToOuterDisposeScope();
@@ -38,8 +38,8 @@ public static class MiniBatchConsistentPooling
     /// <summary>The neutral partial state of shape <paramref name="shape"/> (what an empty chunk contributes).</summary>
     public static Tensor Empty(long[] shape, PoolingKind kind, Device? device = null) => kind switch
     {
-        PoolingKind.Max => torch.full(shape, float.NegativeInfinity, device: device),
-        PoolingKind.Min => torch.full(shape, float.PositiveInfinity, device: device),
+        PoolingKind.Max => ScalarOps.Full(shape, double.NegativeInfinity, device: device),
+        PoolingKind.Min => ScalarOps.Full(shape, double.PositiveInfinity, device: device),
         _ => torch.zeros(shape, device: device),
     };
 
@@ -64,8 +64,8 @@ public static class MiniBatchConsistentPooling
         Tensor result = kind switch
         {
             PoolingKind.Sum => state.alias(),
-            PoolingKind.Mean => state / c.clamp_min(1),
-            _ => state.masked_fill(c.eq(0), 0),
+            PoolingKind.Mean => state / c.ClampMinScalar(1.0),
+            _ => state.MaskedFillScalar(c.EqScalar(0), 0),
         };
         return result.MoveToOuterDisposeScope();
     }
