@@ -46,6 +46,14 @@ public sealed class SetToSetModelSpec : ModelSpec
             new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.VariableVector),
         };
 
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
+        => ForwardMemory.SetInput(batch, setSizes[0], ElementDimension) + Encoder.StackBytes(batch, setSizes[0])
+           + (double)batch * setSizes[0] * OutputSize * 4 * ForwardMemory.FloatBytes;
+
+    /// <inheritdoc />
+    public override string DescribeMemory() => $"set → set attention stack, {Encoder.MemoryGrowth}";
+
     /// <summary>The training loss of network outputs <c>[B, N, K]</c> against per-element targets, over real elements only.</summary>
     /// <param name="output">Network output.</param>
     /// <param name="target">Regression: <c>[B, N, K]</c> targets; classification: <c>[B, N]</c> int64 classes.</param>
@@ -149,6 +157,15 @@ public sealed class AmortizedMixtureModelSpec : ModelSpec
             EncoderModelSpec.Rows(weights), EncoderModelSpec.Rows(means.flatten(1)), EncoderModelSpec.Rows(variances.flatten(1)),
         };
     }
+
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
+        // The encoder, then the mixture's log-densities of every element under every component ([B, n, k, d], a few tensors).
+        => Encoder.EstimateForwardBytes(ElementDimension, batch, setSizes[0])
+           + (double)batch * setSizes[0] * Components * (ElementDimension * 4.0 + 4) * ForwardMemory.FloatBytes;
+
+    /// <inheritdoc />
+    public override string DescribeMemory() => $"amortized clustering with a {Encoder.GetType().Name.Replace("Options", "")} encoder, {Encoder.MemoryGrowth}";
 
     /// <summary>Splits θ <c>[B, k, 1 + 2d]</c> into weights π <c>[B, k]</c>, means <c>[B, k, d]</c> and variances σ² <c>[B, k, d]</c>.</summary>
     public static (Tensor Weights, Tensor Means, Tensor Variances) Split(Tensor theta, int d)
