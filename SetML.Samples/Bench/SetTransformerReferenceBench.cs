@@ -123,7 +123,7 @@ public sealed class SetTransformerReferenceBench : BenchSection
         var cen = DetUniform(b * 4 * 2, 1).view(b, 4, 2).MulScalar(8).SubScalar(4.0);
         var comp = DetUniform(b * n, 2).MulScalar(4).floor().to(ScalarType.Int64).ClampMaxScalar(3L).view(b, n);
         var noise = DetUniform(b * n * 2, 3).view(b, n, 2).SubScalar(0.5).MulScalar(0.6);
-        return (torch.gather(cen, 1, comp.unsqueeze(-1).expand(b, n, 2)) + noise).MoveToOuterDisposeScope();
+        return torch.gather(cen, 1, comp.unsqueeze(-1).expand(b, n, 2)).Plus(noise).MoveToOuterDisposeScope();
     }
 
     /// <summary>Negative log-likelihood of X under the predicted mixture (reference's mog_nll).</summary>
@@ -133,7 +133,7 @@ public sealed class SetTransformerReferenceBench : BenchSection
         var mu = output[.., .., 1..3];
         var logSigma = output[.., .., 3..5];
         var zz = (x.unsqueeze(2) - mu.unsqueeze(1)) * torch.exp(-logSigma).unsqueeze(1);
-        var logN = (zz.square().sum(-1).MulScalar(-0.5) - logSigma.sum(-1).unsqueeze(1)).SubScalar(Math.Log(2 * Math.PI));
-        return -torch.logsumexp(logN + logPi.unsqueeze(1), -1).mean();
+        var logN = (zz.Squared().sum(-1).MulScalar(-0.5) - logSigma.sum(-1).unsqueeze(1)).SubScalar(Math.Log(2 * Math.PI));
+        return -torch.logsumexp(logN.Plus(logPi.unsqueeze(1)), -1).mean();
     }
 }

@@ -45,27 +45,59 @@ public sealed class ImplicitScalarTests
     /// <summary>Not a test: the one implicit Scalar conversion <see cref="ScanFindsAnImplicitScalarWhereThereIsOne"/> looks for.</summary>
     internal static TorchSharp.Scalar DeliberateImplicitScalar() => 0.5f;
 
-    /// <summary>Full names of the methods (lambdas and iterators included) of <paramref name="assemblyPath"/> that call <c>Scalar::op_Implicit</c>.</summary>
+    /// <summary>
+    /// The methods (lambdas and iterators included) of <paramref name="assemblyPath"/> that convert to a Scalar
+    /// implicitly: directly (<c>Scalar::op_Implicit</c> in their own IL), or through a TorchSharp method that does so
+    /// inside (e.g. <c>Tensor + Tensor</c> is <c>add(other, 1)</c> with an implicit alpha, <c>square()</c> is <c>pow(2)</c>):
+    /// the TorchSharp callees are followed up to four calls deep.
+    /// </summary>
     public static List<string> FindImplicitScalarCalls(string assemblyPath, ref int methodsScanned)
     {
         var result = new List<string>();
+        var resolver = new DefaultAssemblyResolver();
+        resolver.AddSearchDirectory(Path.GetDirectoryName(assemblyPath)!);
         bool symbols = File.Exists(Path.ChangeExtension(assemblyPath, ".pdb"));
-        using var module = ModuleDefinition.ReadModule(assemblyPath, new ReaderParameters { ReadSymbols = symbols });
+        using var module = ModuleDefinition.ReadModule(assemblyPath, new ReaderParameters { ReadSymbols = symbols, AssemblyResolver = resolver });
+        var torchSharp = new Dictionary<string, bool>();
         foreach (var type in module.GetTypes())
             foreach (var method in type.Methods.Where(m => m.HasBody))
             {
                 methodsScanned++;
                 foreach (var ins in method.Body.Instructions)
                 {
-                    if ((ins.OpCode == OpCodes.Call || ins.OpCode == OpCodes.Callvirt) && ins.Operand is MethodReference callee
-                        && callee.Name == "op_Implicit" && callee.DeclaringType.FullName == "TorchSharp.Scalar")
-                    {
-                        var point = method.DebugInformation.GetSequencePoint(LastSequencePointAt(method, ins));
-                        result.Add($"{Describe(type)}::{method.Name}" + (point == null ? "" : $" ({Path.GetFileName(point.Document.Url)}:{point.StartLine})"));
-                    }
+                    if (!IsCall(ins, out var callee)) continue;
+                    string? why = IsImplicitScalar(callee) ? "Scalar.op_Implicit"
+                        : ConvertsInside(callee, torchSharp, 0) ? $"TorchSharp {callee.DeclaringType.Name}.{callee.Name}({string.Join(", ", callee.Parameters.Select(p => p.ParameterType.Name))}), which converts a Scalar implicitly inside"
+                        : null;
+                    if (why == null) continue;
+                    var point = method.DebugInformation.GetSequencePoint(LastSequencePointAt(method, ins));
+                    result.Add($"{Describe(type)}::{method.Name}" + (point == null ? "" : $" ({Path.GetFileName(point.Document.Url)}:{point.StartLine})") + $": {why}");
                 }
             }
         return result.Distinct().ToList();
+    }
+
+    private static bool IsCall(Instruction ins, out MethodReference callee)
+    {
+        callee = (ins.Operand as MethodReference)!;
+        return (ins.OpCode == OpCodes.Call || ins.OpCode == OpCodes.Callvirt || ins.OpCode == OpCodes.Newobj) && callee != null;
+    }
+
+    private static bool IsImplicitScalar(MethodReference m) => m.Name == "op_Implicit" && m.DeclaringType.FullName == "TorchSharp.Scalar";
+
+    // Whether a TorchSharp method converts to Scalar implicitly in its body or in the TorchSharp methods it calls.
+    private static bool ConvertsInside(MethodReference callee, Dictionary<string, bool> cache, int depth)
+    {
+        if (callee.DeclaringType.Scope?.Name is not ("TorchSharp" or "TorchSharp.dll")) return false;
+        MethodDefinition? d;
+        try { d = callee.Resolve(); } catch (AssemblyResolutionException) { return false; }
+        if (d == null || !d.HasBody) return false;
+        if (cache.TryGetValue(d.FullName, out bool known)) return known;
+        cache[d.FullName] = false;   // cycles
+        bool result = false;
+        foreach (var ins in d.Body.Instructions)
+            if (IsCall(ins, out var c) && (IsImplicitScalar(c) || (depth < 4 && ConvertsInside(c, cache, depth + 1)))) { result = true; break; }
+        return cache[d.FullName] = result;
     }
 
     private static Instruction LastSequencePointAt(MethodDefinition method, Instruction ins)

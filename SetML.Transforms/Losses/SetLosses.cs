@@ -40,7 +40,7 @@ public static class SetLosses
     /// <summary>Elementwise cost of a difference (summed over the last axis by the callers).</summary>
     public static Tensor Elementwise(Tensor diff, PairwiseCost cost) => cost switch
     {
-        PairwiseCost.SquaredError => diff.square(),
+        PairwiseCost.SquaredError => diff.Squared(),
         PairwiseCost.Huber => nn.functional.huber_loss(diff, torch.zeros_like(diff), reduction: nn.Reduction.None, delta: 1.0),
         _ => throw new ArgumentOutOfRangeException(nameof(cost)),
     };
@@ -70,14 +70,14 @@ public static class SetLosses
         {
             var d = PairwiseMatrix(prediction.detach(), target.detach(), cost);                   // [B, N, M]
             jOfI = d.MaskedFillScalar(targetMask.logical_not().unsqueeze(1), double.PositiveInfinity).argmin(2);
-            iOfJ = (d + absentCost.detach().unsqueeze(2)).argmin(1);
+            iOfJ = d.Plus(absentCost.detach().unsqueeze(2)).argmin(1);
         }
         long dd = prediction.shape[2];
         var nearestTarget = target.gather(1, jOfI.unsqueeze(-1).expand(-1, -1, dd));
         var a = (p * Pair(prediction, nearestTarget, cost)).sum(1) / p.sum(1).ClampMinScalar(1e-6);
         var covering = prediction.gather(1, iOfJ.unsqueeze(-1).expand(-1, -1, dd));
-        var b = ((Pair(covering, target, cost) + absentCost.gather(1, iOfJ)) * tm).sum(1) / nTarget.ClampMinScalar(1.0);
-        var perSet = torch.where(nTarget.GtScalar(0), a + b, allAbsent);
+        var b = (Pair(covering, target, cost).Plus(absentCost.gather(1, iOfJ)) * tm).sum(1) / nTarget.ClampMinScalar(1.0);
+        var perSet = torch.where(nTarget.GtScalar(0), a.Plus(b), allAbsent);
         return perSet.mean().MoveToOuterDisposeScope();
     }
 
@@ -100,7 +100,7 @@ public static class SetLosses
         var perSlot = target.shape[1] == 0
             ? Elementwise(p, cost)
             : torch.where(matched.to(prediction.device),
-                Pair(prediction, target.gather(1, safe.unsqueeze(-1).expand(-1, -1, dd)), cost) + Elementwise(p.RSubScalar(1), cost),
+                Pair(prediction, target.gather(1, safe.unsqueeze(-1).expand(-1, -1, dd)), cost).Plus(Elementwise(p.RSubScalar(1), cost)),
                 Elementwise(p, cost));
         return perSlot.mean(new long[] { 1 }).mean().MoveToOuterDisposeScope();
     }
@@ -157,7 +157,7 @@ public static class SetLosses
         if (cost == PairwiseCost.SquaredError)
         {
             // ||a||² + ||b||² − 2 a·b, one batched matrix product (clamped: rounding can make it slightly negative).
-            d = (a.square().sum(-1).unsqueeze(2) + b.square().sum(-1).unsqueeze(1) - torch.bmm(a, b.transpose(1, 2)).MulScalar(2)).ClampMinScalar(0.0);
+            d = (a.Squared().sum(-1).unsqueeze(2).Plus(b.Squared().sum(-1).unsqueeze(1)) - torch.bmm(a, b.transpose(1, 2)).MulScalar(2)).ClampMinScalar(0.0);
         }
         else d = Pair(a.unsqueeze(2), b.unsqueeze(1), cost);
         return d.MoveToOuterDisposeScope();

@@ -64,7 +64,7 @@ public sealed class SetToSetModelSpec : ModelSpec
         var real = mask.sum(type: ScalarType.Float32).ClampMinScalar(1.0);
         Tensor loss;
         if (Task == SetToSetTask.Regression)
-            loss = (output - target).square().sum(-1).MaskedFillScalar(mask.logical_not(), 0).sum() / real.MulScalar(OutputSize);
+            loss = (output - target).Squared().sum(-1).MaskedFillScalar(mask.logical_not(), 0).sum() / real.MulScalar(OutputSize);
         else
             loss = nn.functional.cross_entropy(output.view(-1, OutputSize), target.view(-1), reduction: nn.Reduction.None)
                 .view(mask.shape).MaskedFillScalar(mask.logical_not(), 0).sum() / real;

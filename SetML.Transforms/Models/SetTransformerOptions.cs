@@ -82,7 +82,7 @@ public sealed class SetTransformerOptions : SetEncoderOptions
     /// <inheritdoc />
     public override string MemoryGrowth => UseInducedPoints
         ? $"ISAB_{InducingPoints} attention, linear in the set size"
-        : "SAB attention, quadratic in the set size (UseInducedPoints = true makes it linear)";
+        : "SAB attention, quadratic in the set size; UseInducedPoints = true makes it linear";
 
     /// <summary>False: attention normalises over the whole set, so chunks cannot be encoded separately and merged.</summary>
     public override bool IsMiniBatchConsistent => false;

@@ -34,7 +34,7 @@ public sealed class AttentionPoolingEncoder : SetEncoder
     {
         phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
         key = nn.Linear(latentDimension, attentionDimension, hasBias: false);
-        query = nn.Parameter(torch.randn(attentionDimension) * (1.0 / Math.Sqrt(attentionDimension)));
+        query = nn.Parameter(torch.randn(attentionDimension).MulScalar(1.0 / Math.Sqrt(attentionDimension)));
         rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation);
         scale = 1.0 / Math.Sqrt(attentionDimension);
         InputDimension = inputDimension;

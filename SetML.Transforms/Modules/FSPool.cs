@@ -50,7 +50,7 @@ public sealed class FSPool : nn.Module<Tensor, Tensor, Tensor>
         var wt = weight.t();                                                         // [P+1, C]
         var left = wt.index_select(0, lo.flatten()).view(lo.shape[0], nmax, Features);
         var right = wt.index_select(0, lo.AddScalar(1).flatten()).view(lo.shape[0], nmax, Features);
-        var w = left * frac.RSubScalar(1) + right * frac;                                    // w_c(r)  [B, N, C]
+        var w = (left * frac.RSubScalar(1)).Plus(right * frac);                                    // w_c(r)  [B, N, C]
         return (sorted * w).sum(1).MoveToOuterDisposeScope();
     }
 

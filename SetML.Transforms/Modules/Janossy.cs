@@ -135,7 +135,7 @@ public sealed class JanossyEncoder : SetEncoder
             // Position p of the tuple is axis 1 + p of the [B, n, …, n, H] grid.
             var shape = Enumerable.Repeat(1L, k + 2).ToArray();
             shape[0] = b; shape[1 + p] = n; shape[k + 1] = proj.shape[2];
-            h = h + proj.view(shape);
+            h = h.Plus(proj.view(shape));
             tupleMask = tupleMask.logical_and(mask.view(shape[..^1]));
         }
         // Distinct elements: no two tuple positions index the same element.
@@ -203,7 +203,7 @@ public sealed class JanossyEncoder : SetEncoder
     {
         var j = ScalarOps.Arange(p, dtype: ScalarType.Float64, device: device).unsqueeze(1);
         var i = ScalarOps.Arange(n, dtype: ScalarType.Float64, device: device).unsqueeze(0);
-        var s = torch.sin((i.MulScalar(12.9898) + j.MulScalar(78.233)).AddScalar((PermutationSeed % 10007) * 3.7719).AddScalar(1.0)).MulScalar(43758.5453);
+        var s = torch.sin(i.MulScalar(12.9898).Plus(j.MulScalar(78.233)).AddScalar((PermutationSeed % 10007) * 3.7719).AddScalar(1.0)).MulScalar(43758.5453);
         return s - s.floor();
     }
 }

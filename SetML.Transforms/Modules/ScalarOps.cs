@@ -17,6 +17,16 @@ namespace SetML.Modules;
 /// </remarks>
 public static class ScalarOps
 {
+    // Rooted for the life of the process (never finalized): the alpha of additions and the exponent of squares.
+    // TorchSharp's own Tensor + Tensor is add(other, 1) and square() is pow(2), each with an implicit temporary inside.
+    private static readonly Scalar One = 1.ToScalar(), Two = 2.ToScalar(), Zero = 0.ToScalar();
+
+    /// <summary><c>a + b</c> (TorchSharp's <c>+</c> passes an implicit temporary alpha = 1 to libtorch).</summary>
+    public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
+
+    /// <summary><c>t²</c> elementwise (TorchSharp's <c>square()</c> is <c>pow(2)</c> with an implicit temporary).</summary>
+    public static Tensor Squared(this Tensor t) => t.pow(Two);
+
     /// <summary><c>t · v</c>.</summary>
     public static Tensor MulScalar(this Tensor t, double v) { using var s = v.ToScalar(); return t.mul(s); }
 
@@ -27,10 +37,10 @@ public static class ScalarOps
     public static Tensor DivScalar(this Tensor t, double v) { using var s = v.ToScalar(); return t.div(s); }
 
     /// <summary><c>t + v</c>.</summary>
-    public static Tensor AddScalar(this Tensor t, double v) { using var s = v.ToScalar(); return t.add(s); }
+    public static Tensor AddScalar(this Tensor t, double v) { using var s = v.ToScalar(); return t.add(s, One); }
 
     /// <summary><c>t + v</c> with an integral Scalar (an int64 tensor stays int64).</summary>
-    public static Tensor AddScalar(this Tensor t, long v) { using var s = v.ToScalar(); return t.add(s); }
+    public static Tensor AddScalar(this Tensor t, long v) { using var s = v.ToScalar(); return t.add(s, One); }
 
     /// <summary><c>t − v</c>.</summary>
     public static Tensor SubScalar(this Tensor t, double v) { using var s = v.ToScalar(); return t.sub(s); }
@@ -39,7 +49,7 @@ public static class ScalarOps
     public static Tensor SubScalar(this Tensor t, long v) { using var s = v.ToScalar(); return t.sub(s); }
 
     /// <summary><c>v − t</c>.</summary>
-    public static Tensor RSubScalar(this Tensor t, double v) { using var s = v.ToScalar(); return t.neg().add_(s); }
+    public static Tensor RSubScalar(this Tensor t, double v) { using var s = v.ToScalar(); return t.neg().add_(s, One); }
 
     /// <summary><c>max(t, v)</c> elementwise.</summary>
     public static Tensor ClampMinScalar(this Tensor t, double v) { using var s = v.ToScalar(); return t.clamp_min(s); }
@@ -82,7 +92,7 @@ public static class ScalarOps
     public static Tensor Arange(long n, ScalarType? dtype = null, Device? device = null)
     {
         using var s = n.ToScalar();
-        return torch.arange(s, dtype: dtype, device: device);
+        return torch.arange(Zero, s, One, dtype: dtype, device: device);
     }
 
     /// <summary>A tensor of <paramref name="shape"/> filled with <paramref name="v"/> (float32 unless <paramref name="dtype"/>).</summary>

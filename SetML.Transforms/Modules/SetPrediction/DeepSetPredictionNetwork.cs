@@ -77,7 +77,7 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
     {
         using var scope = torch.NewDisposeScope();
         var diff = encoder.forward(elements, presence) - z;
-        return (SetLosses.Elementwise(diff, RepresentationCost).mean(new long[] { -1 }).sum() / RepresentationBatch).MoveToOuterDisposeScope();
+        return (SetLosses.Elementwise(diff, RepresentationCost).mean(new long[] { -1 }).sum().DivScalar(RepresentationBatch)).MoveToOuterDisposeScope();
     }
 
     /// <summary>One inner step (Algorithm 1, line 5) without momentum, with the presence clamp; returns the new state.</summary>
@@ -95,7 +95,7 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
         Tensor gy = g[0], gp = g[1];
         if (Momentum > 0)
         {
-            velocity = (velocity.Y is null ? gy : velocity.Y.MulScalar(Momentum) + gy, velocity.P is null ? gp : velocity.P.MulScalar(Momentum) + gp);
+            velocity = (velocity.Y is null ? gy : velocity.Y.MulScalar(Momentum).Plus(gy), velocity.P is null ? gp : velocity.P.MulScalar(Momentum).Plus(gp));
             (gy, gp) = (velocity.Y!, velocity.P!);
         }
         return new PredictedSetState(state.Elements - gy.MulScalar(InnerLearningRate), (state.Presence - gp.MulScalar(InnerLearningRate)).ClampScalar(0, 1));

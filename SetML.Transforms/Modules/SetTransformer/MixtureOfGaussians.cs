@@ -25,8 +25,8 @@ public static class MixtureOfGaussians
         var mu = theta[.., .., 1..(int)(1 + d)];                             // [B, k, d]
         var logSigma = theta[.., .., (int)(1 + d)..];                        // [B, k, d]
         var z = (x.unsqueeze(2) - mu.unsqueeze(1)) * (-logSigma).exp().unsqueeze(1); // [B, N, k, d]
-        var logN = (z.square().sum(-1).MulScalar(-0.5) - logSigma.sum(-1).unsqueeze(1)).SubScalar(0.5 * d * Math.Log(2 * Math.PI));
-        return (logN + logPi.unsqueeze(1)).MoveToOuterDisposeScope();
+        var logN = (z.Squared().sum(-1).MulScalar(-0.5) - logSigma.sum(-1).unsqueeze(1)).SubScalar(0.5 * d * Math.Log(2 * Math.PI));
+        return logN.Plus(logPi.unsqueeze(1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -62,8 +62,8 @@ public static class MixtureOfGaussians
         var n = m.sum(1).ClampMinScalar(1.0);                                             // [B, 1]
         var nkSafe = nk.ClampMinScalar(1e-12).unsqueeze(-1);                            // [B, k, 1]
         var mu = torch.matmul(r.transpose(1, 2), x) / nkSafe;                      // [B, k, d]
-        var ex2 = torch.matmul(r.transpose(1, 2), x.square()) / nkSafe;            // [B, k, d]
-        var variance = (ex2 - mu.square()).ClampMinScalar(1e-8);
+        var ex2 = torch.matmul(r.transpose(1, 2), x.Squared()) / nkSafe;            // [B, k, d]
+        var variance = (ex2 - mu.Squared()).ClampMinScalar(1e-8);
         var logPi = (nk / n).ClampMinScalar(1e-12).log();                               // [B, k]
         return torch.cat(new[] { logPi.unsqueeze(-1), mu, variance.log().MulScalar(0.5) }, -1).MoveToOuterDisposeScope();
     }

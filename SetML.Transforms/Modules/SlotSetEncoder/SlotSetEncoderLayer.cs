@@ -119,7 +119,7 @@ public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
                 eps = torch.randn(new long[] { 1, slotCount, SlotDimension }, generator: generator).to(mu!.device)
                     .expand(batchSize, -1, -1);
             }
-            s = mu + logSigma!.exp() * eps;                                   // eq. 2: S ~ N(μ, diag σ)
+            s = mu.Plus(logSigma!.exp() * eps);                                   // eq. 2: S ~ N(μ, diag σ)
         }
         return s.MoveToOuterDisposeScope();
     }
