@@ -39,10 +39,10 @@ public sealed class SetPoolingEstimator : IEstimator<SetModelTransformer>
     /// Largest accepted number of elements per set (checked on every row; a larger set raises a
     /// <see cref="SetColumnException"/> with rule <see cref="SetRule.MaximumSize"/>); 0 = no fixed limit. Default: 0.
     /// </summary>
-    public int MaximumSetSize { get; init; }
+    public int MaximumSetSize { get; set; }
 
     /// <summary>The transformer's <see cref="SetModelTransformer.MemoryBudgetBytes"/> (0 = half of the available memory). Default: 0.</summary>
-    public long MemoryBudgetBytes { get; init; }
+    public long MemoryBudgetBytes { get; set; }
 
     /// <summary>Checks the set column and returns the (parameter-free) transformer.</summary>
     public SetModelTransformer Fit(IDataView input)
