@@ -46,7 +46,8 @@ internal static class SpecTraining
             var validationOrder = validationIndex.Keys.OrderBy(r => r).ToArray();
             guard.CheckRows(validationOrder.Length, k => Sizes(validationOrder[k]), k => validationIndex[validationOrder[k]], " of the validation data");
         }
-        var device = TorchRuntime.Resolve(options.Device);
+        var device = TorchRuntime.Resolve(options.Device, MLNetInternals.GetDeviceSettings(env));
+        ch.Info($"Device: {device} (options.Device {options.Device}).");
         nn.Module network;
         lock (TorchRuntime.InitializationLock)
         {
@@ -89,8 +90,9 @@ internal static class SpecTraining
         IReadOnlyList<int[]> Split(int[] idx) => setSize == null ? new[] { idx } : guard.Split(idx, Sizes);
         try
         {
+            using var monitor = new MLNetTrainingMonitor(host, title);
             var result = TrainingLoop.Run(network, options, train.Length, idx => batchLoss(network, device, idx.Select(i => train[i]).ToArray()),
-                valid.Length > 0 ? ValidationLoss : null, msg => ch.Info(msg), setSize == null ? null : i => setSize(train[i]),
+                valid.Length > 0 ? ValidationLoss : null, msg => ch.Info(msg), setSize == null ? null : i => setSize(train[i]), monitor.Hooks,
                 setSize == null ? null : idx => guard.Split(idx, i => Sizes(train[i])));
             ch.Info($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
         }
