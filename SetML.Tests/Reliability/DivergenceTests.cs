@@ -30,6 +30,7 @@ public sealed class DivergenceTests
     {
         var (ml, data) = Data();
         var e = Assert.Throws<TrainingDivergedException>(() => ml.Regression.Trainers.DeepSets("Label", "Points", 2, Exploding(DivergenceHandling.Throw)).Fit(data));
+        Console.WriteLine(e.Message);   // the message quoted in docs/reliability.md
         Assert.IsGreaterThanOrEqualTo(2, e.Epoch, e.Message);
         Assert.IsFalse(double.IsFinite(e.Loss), e.Message);
         StringAssert.Contains(e.Message, $"epoch {e.Epoch}, batch {e.Batch} of 4");
