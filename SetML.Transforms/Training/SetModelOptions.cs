@@ -32,7 +32,12 @@ public class SetModelOptions : SetTrainingOptions
     public double Dropout { get; set; }
     /// <summary>Accept empty sets (they get a finite embedding). Default: true.</summary>
     public bool AllowEmptySets { get; set; } = true;
-    /// <summary>Largest accepted set size; 0 = unlimited. Default: 0.</summary>
+    /// <summary>
+    /// Largest accepted number of elements per set, checked on every row at <c>Fit</c> and at prediction (it is stored
+    /// in the model): a larger set raises a <c>SetColumnException</c> (rule <c>MaximumSize</c>) naming the column, the row,
+    /// the size and this limit. 0 = no fixed limit; sets are still refused when the model's forward pass on them alone
+    /// would exceed <see cref="SetTrainingOptions.MemoryBudgetBytes"/>. Default: 0.
+    /// </summary>
     public int MaximumSetSize { get; set; }
     /// <summary>
     /// Train on sets larger than one forward/backward pass can hold (UMBC's unbiased full-set gradient, Willette et al.

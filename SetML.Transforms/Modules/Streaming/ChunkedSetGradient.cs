@@ -89,7 +89,7 @@ public static class ChunkedSetGradient
                 delta = torch.where(attains, delta, torch.zeros_like(delta));
             }
             using var scale = ((float)p).ToScalar();
-            state = full + delta * scale;                                            // value S, gradient p·∂s(X_j)
+            state = full.Plus(delta * scale);                                           // value S, gradient p·∂s(X_j)
         }
         var pooled = MiniBatchConsistentPooling.Finish(state, mask.sum(1), mbc.StreamAggregation);
         return mbc.FinishStream(pooled, context).MoveToOuterDisposeScope();

@@ -61,7 +61,7 @@ public static class MiniBatchConsistentPooling
     /// <summary>g(state, partial): the state after one more chunk.</summary>
     public static Tensor Combine(Tensor state, Tensor partial, PoolingKind kind) => kind switch
     {
-        PoolingKind.Sum or PoolingKind.Mean => state + partial,
+        PoolingKind.Sum or PoolingKind.Mean => state.Plus(partial),
         PoolingKind.Max => torch.maximum(state, partial),
         PoolingKind.Min => torch.minimum(state, partial),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),

@@ -96,7 +96,7 @@ public sealed class StreamingSetEncoder : IDisposable
         var partial = encoder.EncodeChunk(x, mask, context);
         var next = state is null ? partial : MiniBatchConsistentPooling.Combine(state, partial, encoder.StreamAggregation);
         var chunkCount = mask.sum(1).to(count!.device);
-        var nextCount = count + chunkCount;
+        var nextCount = count.Plus(chunkCount);
         ElementCount += chunkCount.sum().item<long>();
         state?.Dispose();
         count.Dispose();
