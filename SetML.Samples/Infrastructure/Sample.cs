@@ -21,10 +21,16 @@ public abstract class Sample
     public virtual string Help => Description;
 
     /// <summary>
-    /// Options of this sample only (e.g. <c>--train N</c>), besides the common ones; their values reach
-    /// <see cref="SampleContext.SampleOptions"/>. Default: none.
+    /// Options of this sample only, each taking a whole number ≥ 1 (e.g. <c>--elements 1e8</c>): name and help line.
+    /// Their values reach <see cref="Run"/> through <see cref="SampleContext.Option"/>.
     /// </summary>
-    public virtual IReadOnlyList<SampleOption> Options => Array.Empty<SampleOption>();
+    public virtual IReadOnlyList<(string Name, string Help)> Options => Array.Empty<(string, string)>();
+
+    /// <summary>
+    /// Text-valued options of this sample only (e.g. <c>--models a,b</c>): name and help line. Their values reach
+    /// <see cref="Run"/> through <see cref="SampleContext.TextOption"/>.
+    /// </summary>
+    public virtual IReadOnlyList<(string Name, string Help)> TextOptions => Array.Empty<(string, string)>();
 
     /// <summary>
     /// Runs the sample. Print a results table, add one row per model to <see cref="SampleContext.Results"/> (written to
@@ -34,22 +40,9 @@ public abstract class Sample
     public abstract int Run(SampleContext context);
 }
 
-/// <summary>An option of one sample: <c>--NAME VALUE</c>.</summary>
-/// <param name="Name">The option name without the leading dashes.</param>
-/// <param name="Help">One line for the help text (say the default).</param>
-/// <param name="WholeNumber">The value must be a whole number ≥ 1 (checked by the command line).</param>
-public sealed record SampleOption(string Name, string Help, bool WholeNumber = true);
-
 /// <summary>What a sample gets from the command line and the host.</summary>
 public sealed class SampleContext
 {
-    /// <summary>Values of the sample's own <see cref="Sample.Options"/> given on the command line (name → value).</summary>
-    public IReadOnlyDictionary<string, string> SampleOptions { get; init; } = new Dictionary<string, string>();
-
-    /// <summary>The whole-number sample option <paramref name="name"/>, or <paramref name="fallback"/> when not given.</summary>
-    public int IntOption(string name, int fallback)
-        => SampleOptions.TryGetValue(name, out var v) ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
-
     /// <summary>Training epochs (<c>--epochs</c>, else the sample's default).</summary>
     public required int Epochs { get; init; }
     /// <summary>Random seed (<c>--seed</c>, default 0).</summary>
@@ -60,6 +53,14 @@ public sealed class SampleContext
     public required string OutputDirectory { get; init; }
     /// <summary>Smoke-test mode (<c>--quick</c>): tiny data and models, seconds to run; the numbers mean nothing.</summary>
     public bool Quick { get; init; }
+    /// <summary>Values of the sample's own options (<see cref="Sample.Options"/>) given on the command line.</summary>
+    public IReadOnlyDictionary<string, long> SampleOptions { get; init; } = new Dictionary<string, long>();
+    /// <summary>The value of the sample's option <paramref name="name"/>, or <paramref name="defaultValue"/> when not given.</summary>
+    public long Option(string name, long defaultValue) => SampleOptions.TryGetValue(name, out var v) ? v : defaultValue;
+    /// <summary>Values of the sample's text options (<see cref="Sample.TextOptions"/>) given on the command line.</summary>
+    public IReadOnlyDictionary<string, string> SampleTextOptions { get; init; } = new Dictionary<string, string>();
+    /// <summary>The value of the sample's text option <paramref name="name"/>, or null when not given.</summary>
+    public string? TextOption(string name) => SampleTextOptions.TryGetValue(name, out var v) ? v : null;
     /// <summary>Where the sample prints.</summary>
     public TextWriter Out { get; init; } = Console.Out;
     /// <summary>Cancelled on Ctrl-C: stop training cleanly and still write what exists.</summary>

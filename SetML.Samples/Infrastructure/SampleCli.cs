@@ -77,7 +77,8 @@ public static class SampleCli
 
         // 2. Options.
         int? epochs = null; int seed = 0; var device = SetDevice.Cpu; string? outDir = null; bool quick = false;
-        var sampleOptions = new Dictionary<string, string>();
+        var sampleOptions = new Dictionary<string, long>();
+        var sampleTextOptions = new Dictionary<string, string>();
         for (int i = first; i < args.Length; i++)
         {
             string a = args[i];
@@ -120,11 +121,16 @@ public static class SampleCli
                     outDir = Value();
                     if (string.IsNullOrWhiteSpace(outDir)) return Bad(o, sample, "--out needs a folder.");
                     break;
-                case var _ when sample.Options.FirstOrDefault(so => "--" + so.Name == a) is { } option:
-                    var v = Value();
-                    if (v == null || option.WholeNumber && (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1))
-                        return Bad(o, sample, $"{a} needs {(option.WholeNumber ? "a whole number ≥ 1" : "a value")}, got '{v ?? "(nothing)"}'.");
-                    sampleOptions[option.Name] = v;
+                case var own when sample.Options.Any(so => so.Name == own):
+                    var ov = Value();
+                    if (!long.TryParse(ov?.Replace("_", ""), NumberStyles.AllowExponent | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var ol) || ol < 1)
+                        return Bad(o, sample, $"{own} needs a whole number ≥ 1, got '{ov ?? "(nothing)"}'.");
+                    sampleOptions[own] = ol;
+                    break;
+                case var own when sample.TextOptions.Any(so => so.Name == own):
+                    var tv = Value();
+                    if (string.IsNullOrWhiteSpace(tv)) return Bad(o, sample, $"{own} needs a value.");
+                    sampleTextOptions[own] = tv;
                     break;
                 default:
                     return Bad(o, sample, a.StartsWith('-') ? $"unknown option '{a}'." : $"unexpected argument '{a}'.");
@@ -161,6 +167,7 @@ public static class SampleCli
             OutputDirectory = outDir,
             Quick = quick,
             SampleOptions = sampleOptions,
+            SampleTextOptions = sampleTextOptions,
             Out = o,
             Cancellation = cts.Token,
             ProgressFactory = liveHost != null ? liveHost.Create : label => new PlainProgress(label, o),
@@ -251,11 +258,8 @@ public static class SampleCli
         o.WriteLine();
         o.WriteLine($"Default epochs: {s.DefaultEpochs}.");
         o.WriteLine(OptionsHelp.Replace("\n", Environment.NewLine).Replace("NAME", s.Name));
-        if (s.Options.Count > 0)
-        {
-            o.WriteLine($"Options of {s.Name}:");
-            foreach (var so in s.Options) o.WriteLine($"  --{so.Name} {(so.WholeNumber ? "N" : "X"),-9}{so.Help}");
-        }
+        foreach (var (name, help) in s.Options) o.WriteLine($"  {(name + " N").PadRight(16)} {help}");
+        foreach (var (name, help) in s.TextOptions) o.WriteLine($"  {(name + " X").PadRight(16)} {help}");
     }
 
     private static readonly JsonSerializerOptions Json = new()

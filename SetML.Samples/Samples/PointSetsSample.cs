@@ -27,12 +27,17 @@ public sealed class PointSetsSample : Sample
     public override int DefaultEpochs => 5;
 
     /// <inheritdoc />
-    public override IReadOnlyList<SampleOption> Options => new[]
+    public override IReadOnlyList<(string Name, string Help)> Options => new[]
     {
-        new SampleOption("train", "training images (default 20,000; the first N of the 60,000)"),
-        new SampleOption("test", "test images (default all 10,000)"),
-        new SampleOption("points", "points kept per set (default 100)"),
-        new SampleOption("models", "comma-separated parts of model names to run (default all), e.g. 'max pooling,ISAB,LightGbm,pytorch'", WholeNumber: false),
+        ("--train", "training images (default 20,000; the first N of the 60,000)"),
+        ("--test", "test images (default all 10,000)"),
+        ("--points", "points kept per set (default 100)"),
+    };
+
+    /// <inheritdoc />
+    public override IReadOnlyList<(string Name, string Help)> TextOptions => new[]
+    {
+        ("--models", "comma-separated parts of model names to run (default all), e.g. 'max pooling,ISAB,LightGbm,pytorch'"),
     };
 
     /// <inheritdoc />
@@ -60,10 +65,10 @@ The full default run takes over an hour on 2 CPU cores; --train, --epochs, --poi
     /// <inheritdoc />
     public override int Run(SampleContext ctx)
     {
-        int nTrain = ctx.Quick ? 48 : ctx.IntOption("train", 20000);
-        int nTest = ctx.Quick ? 24 : ctx.IntOption("test", 10000);
-        int points = ctx.Quick ? 8 : ctx.IntOption("points", 100);
-        var filters = ctx.SampleOptions.TryGetValue("models", out var m) ? m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
+        int nTrain = ctx.Quick ? 48 : (int)Math.Min(60000, ctx.Option("--train", 20000));
+        int nTest = ctx.Quick ? 24 : (int)Math.Min(10000, ctx.Option("--test", 10000));
+        int points = ctx.Quick ? 8 : (int)Math.Min(784, ctx.Option("--points", 100));
+        var filters = ctx.TextOption("--models")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         bool Selected(string name) => filters == null || filters.Any(f => name.Contains(f, StringComparison.OrdinalIgnoreCase));
 
         var trainImages = FashionMnist.Load(FashionMnistSplit.Train, nTrain);

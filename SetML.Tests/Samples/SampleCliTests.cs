@@ -48,6 +48,9 @@ public sealed class SampleCliTests
         (code, output) = Run("point-sets", "--train", "0");
         Assert.AreEqual(SampleCli.UsageError, code, output);
         StringAssert.Contains(output, "--train needs a whole number ≥ 1, got '0'");
+        (code, output) = Run("point-sets", "--models");
+        Assert.AreEqual(SampleCli.UsageError, code, output);
+        StringAssert.Contains(output, "--models needs a value");
         (code, output) = Run("max-regression", "--train", "100");
         Assert.AreEqual(SampleCli.UsageError, code, output);
         StringAssert.Contains(output, "unknown option '--train'", "an option of one sample is not accepted by another");

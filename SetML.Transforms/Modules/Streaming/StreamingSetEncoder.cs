@@ -21,12 +21,9 @@ public sealed class StreamingSetEncoder : IDisposable
     private Tensor? context, state, count;
     private int batchSize;
 
-    private readonly SetColumns.SetElementNormalization? normalization;
-
-    private StreamingSetEncoder(IMiniBatchConsistentEncoder encoder, int inputDimension, int outputDimension, SetColumns.SetElementNormalization? normalization)
+    private StreamingSetEncoder(IMiniBatchConsistentEncoder encoder, int inputDimension, int outputDimension)
     {
         this.encoder = encoder;
-        this.normalization = normalization;
         InputDimension = inputDimension;
         OutputDimension = outputDimension;
     }
@@ -39,9 +36,44 @@ public sealed class StreamingSetEncoder : IDisposable
     /// <param name="normalization">Element standardization the encoder was trained with (applied to every chunk); null = none.</param>
     /// <exception cref="NotSupportedException">The encoder is not mini-batch consistent (e.g. a Set Transformer).</exception>
     public static StreamingSetEncoder Create(SetEncoder encoder, SetColumns.SetElementNormalization? normalization = null)
+        => new(Normalized(AsMiniBatchConsistent(encoder), encoder.InputDimension, normalization), encoder.InputDimension, encoder.OutputDimension);
+
+    /// <summary>
+    /// The chunk protocol of <paramref name="inner"/> on standardized elements: every chunk's real elements become
+    /// (x − mean)/scale before <c>EncodeChunk</c> (padding stays 0); <paramref name="inner"/> itself when null.
+    /// </summary>
+    internal static IMiniBatchConsistentEncoder Normalized(IMiniBatchConsistentEncoder inner, int inputDimension, SetColumns.SetElementNormalization? normalization)
+    {
+        if (normalization == null) return inner;
+        if (normalization.Dimension != inputDimension)
+            throw new ArgumentException($"The normalization has {normalization.Dimension} features but the encoder reads {inputDimension}.", nameof(normalization));
+        return new NormalizedStream(inner, normalization);
+    }
+
+    private sealed class NormalizedStream(IMiniBatchConsistentEncoder inner, SetColumns.SetElementNormalization normalization) : IMiniBatchConsistentEncoder
+    {
+        public PoolingKind StreamAggregation => inner.StreamAggregation;
+        public Tensor? BeginStream(int batchSize) => inner.BeginStream(batchSize);
+        public Tensor FinishStream(Tensor pooled, Tensor? context) => inner.FinishStream(pooled, context);
+        public Tensor EncodeChunk(Tensor x, Tensor mask, Tensor? context)
+        {
+            using var scope = torch.NewDisposeScope();
+            var mean = torch.tensor(normalization.Mean, dtype: x.dtype, device: x.device);
+            var scale = torch.tensor(normalization.Scale, dtype: x.dtype, device: x.device);
+            var z = (x - mean).div(scale).mul(mask.unsqueeze(-1).to(x.dtype));
+            return inner.EncodeChunk(z, mask, context).MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <summary>
+    /// The chunk protocol of a mini-batch consistent encoder (the encoder itself, or an adapter for Deep Sets), shared by
+    /// streaming, partial states (<see cref="PartialSetEncoder"/>) and chunked training (<see cref="ChunkedSetGradient"/>).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The encoder is not mini-batch consistent.</exception>
+    internal static IMiniBatchConsistentEncoder AsMiniBatchConsistent(SetEncoder encoder)
     {
         ArgumentNullException.ThrowIfNull(encoder);
-        IMiniBatchConsistentEncoder mbc = encoder switch
+        return encoder switch
         {
             IMiniBatchConsistentEncoder m => m,
             DeepSetsEncoder ds => new DeepSetsStream(ds),
@@ -50,9 +82,6 @@ public sealed class StreamingSetEncoder : IDisposable
                 "all elements at once (self-attention and softmax pooling normalise over the whole set, sorting needs every element). " +
                 "Use a SlotSetEncoder or DeepSets encoder for streaming."),
         };
-        if (normalization != null && normalization.Dimension != encoder.InputDimension)
-            throw new ArgumentException($"The normalization has {normalization.Dimension} features but the encoder reads {encoder.InputDimension}.", nameof(normalization));
-        return new StreamingSetEncoder(mbc, encoder.InputDimension, encoder.OutputDimension, normalization);
     }
 
     /// <summary>Element dimension d of the chunks.</summary>
@@ -93,17 +122,10 @@ public sealed class StreamingSetEncoder : IDisposable
             throw new ArgumentException($"The mask must have shape [{batchSize}, {x.shape[1]}], but has [{string.Join(", ", mask.shape)}].", nameof(mask));
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        if (normalization != null)
-        {
-            // (x − mean) / scale on real elements; padding stays 0.
-            var mean = torch.tensor(normalization.Mean, dtype: x.dtype, device: x.device);
-            var scale = torch.tensor(normalization.Scale, dtype: x.dtype, device: x.device);
-            x = (x - mean).div(scale).mul(mask.unsqueeze(-1).to(x.dtype));
-        }
         var partial = encoder.EncodeChunk(x, mask, context);
         var next = state is null ? partial : MiniBatchConsistentPooling.Combine(state, partial, encoder.StreamAggregation);
         var chunkCount = mask.sum(1).to(count!.device);
-        var nextCount = count + chunkCount;
+        var nextCount = count.Plus(chunkCount);
         ElementCount += chunkCount.sum().item<long>();
         state?.Dispose();
         count.Dispose();
