@@ -10,14 +10,21 @@ namespace SetML.Tests.Foundation;
 /// <c>dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json</c>.
 /// INPUT.json: array of point sets (float arrays). OUTPUT.json: { "transform": [bits], "engine": [bits] } with the
 /// Score of each row through Transform and through PredictionEngine, as the raw int bits of the float.
+/// <c>dotnet SetML.Tests.dll make-golden DIR</c> writes the golden model files (<see cref="SetML.Tests.Golden.GoldenModels"/>).
 /// </summary>
 public static class ModelCheckProgram
 {
     public static int Main(string[] args)
     {
+        if (args.Length == 2 && args[0] == "make-golden")
+        {
+            SetML.Tests.Golden.GoldenModels.Generate(args[1], Console.Out);
+            return 0;
+        }
         if (args.Length != 4 || args[0] != "predict-model")
         {
             Console.Error.WriteLine("usage: dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json");
+            Console.Error.WriteLine("       dotnet SetML.Tests.dll make-golden DIR     (writes the golden model files, see Golden/README.md)");
             return 2;
         }
         var sets = JsonSerializer.Deserialize<float[][]>(File.ReadAllText(args[2]))!;
