@@ -17,6 +17,9 @@ public abstract class Sample
     /// <summary>Epochs when <c>--epochs</c> is not given.</summary>
     public virtual int DefaultEpochs => 10;
 
+    /// <summary>Options of this sample only (e.g. <c>--variants</c>), name → help line; each takes one value, read from <see cref="SampleContext.Options"/>.</summary>
+    public virtual IReadOnlyDictionary<string, string> Options { get; } = new Dictionary<string, string>();
+
     /// <summary>Extra help text printed by <c>NAME --help</c> (paper, data, what the table shows).</summary>
     public virtual string Help => Description;
 
@@ -41,6 +44,8 @@ public sealed class SampleContext
     public required string OutputDirectory { get; init; }
     /// <summary>Smoke-test mode (<c>--quick</c>): tiny data and models, seconds to run; the numbers mean nothing.</summary>
     public bool Quick { get; init; }
+    /// <summary>Values of the sample's own options (<see cref="Sample.Options"/>) given on the command line.</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
     /// <summary>Where the sample prints.</summary>
     public TextWriter Out { get; init; } = Console.Out;
     /// <summary>Cancelled on Ctrl-C: stop training cleanly and still write what exists.</summary>

@@ -77,6 +77,7 @@ public static class SampleCli
 
         // 2. Options.
         int? epochs = null; int seed = 0; var device = SetDevice.Cpu; string? outDir = null; bool quick = false;
+        var sampleOptions = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = first; i < args.Length; i++)
         {
             string a = args[i];
@@ -119,6 +120,13 @@ public static class SampleCli
                     if (string.IsNullOrWhiteSpace(outDir)) return Bad(o, sample, "--out needs a folder.");
                     break;
                 default:
+                    if (sample.Options.ContainsKey(a))
+                    {
+                        var v = Value();
+                        if (string.IsNullOrWhiteSpace(v)) return Bad(o, sample, $"{a} needs a value.");
+                        sampleOptions[a] = v;
+                        break;
+                    }
                     return Bad(o, sample, a.StartsWith('-') ? $"unknown option '{a}'." : $"unexpected argument '{a}'.");
             }
         }
@@ -152,6 +160,7 @@ public static class SampleCli
             Device = device,
             OutputDirectory = outDir,
             Quick = quick,
+            Options = sampleOptions,
             Out = o,
             Cancellation = cts.Token,
             ProgressFactory = liveHost != null ? liveHost.Create : label => new PlainProgress(label, o),
@@ -241,6 +250,7 @@ public static class SampleCli
         o.WriteLine(s.Help.Trim());
         o.WriteLine();
         o.WriteLine($"Default epochs: {s.DefaultEpochs}.");
+        foreach (var (name, help) in s.Options) o.WriteLine($"  {name.PadRight(16)} {help}");
         o.WriteLine(OptionsHelp.Replace("\n", Environment.NewLine).Replace("NAME", s.Name));
     }
 

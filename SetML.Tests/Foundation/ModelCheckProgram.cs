@@ -10,7 +10,7 @@ namespace SetML.Tests.Foundation;
 /// <c>dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json</c>.
 /// INPUT.json: array of point sets (float arrays). OUTPUT.json: { "transform": [bits], "engine": [bits] } with the
 /// Score of each row through Transform and through PredictionEngine, as the raw int bits of the float.
-/// <c>dotnet SetML.Tests.dll make-golden DIR</c> writes the golden model files (<see cref="SetML.Tests.Golden.GoldenModels"/>).
+/// <c>dotnet SetML.Tests.dll make-golden DIR</c> writes the golden model files (<see cref="SetML.Samples.Reliability.GoldenModels"/>).
 /// </summary>
 public static class ModelCheckProgram
 {
@@ -18,7 +18,7 @@ public static class ModelCheckProgram
     {
         if (args.Length == 2 && args[0] == "make-golden")
         {
-            SetML.Tests.Golden.GoldenModels.Generate(args[1], Console.Out);
+            SetML.Samples.Reliability.GoldenModels.Generate(args[1], Console.Out);
             return 0;
         }
         if (args.Length != 4 || args[0] != "predict-model")

@@ -1,10 +1,11 @@
 using Microsoft.ML;
+using SetML.Samples.Reliability;
 
 namespace SetML.Tests.Golden;
 
 /// <summary>
 /// Loads every committed golden model file (one per model family and per SetML format version, see
-/// <see cref="GoldenModels"/>) and checks its predictions on the stored inputs against the stored predictions:
+/// <c>SetML.Samples/Reliability/GoldenModels.cs</c>) and checks its predictions on the stored inputs against the stored predictions:
 /// every value within 1e-6 (absolute, relative above 1); on the machine that wrote them they are bitwise equal.
 /// </summary>
 [TestClass]
@@ -50,7 +51,7 @@ public sealed class GoldenModelTests
                     continue;
                 }
                 files++;
-                var (v, b, diff) = Compare(expected, actual);
+                var (v, b, diff) = GoldenModels.Compare(expected, actual);
                 values += v; bitwise += b;
                 if (diff != null) failures.Add($"{name}: {diff}");
             }
@@ -58,31 +59,5 @@ public sealed class GoldenModelTests
         Assert.IsEmpty(failures, string.Join("\n", failures));
         Assert.IsGreaterThanOrEqualTo(GoldenModels.Families.Count, files);
         Console.WriteLine($"{files} golden files, {values} values, {bitwise} bitwise equal");
-    }
-
-    /// <summary>Compares stored and fresh outputs; returns the value count, the bitwise-equal count and the first difference (or null).</summary>
-    public static (int Values, int Bitwise, string? Difference) Compare(SortedDictionary<string, float[][]> expected, SortedDictionary<string, float[][]> actual)
-    {
-        int values = 0, bitwise = 0;
-        if (!expected.Keys.SequenceEqual(actual.Keys))
-            return (0, 0, $"columns [{string.Join(", ", actual.Keys)}], expected [{string.Join(", ", expected.Keys)}]");
-        foreach (var (col, rows) in expected)
-        {
-            var got = actual[col];
-            if (got.Length != rows.Length) return (values, bitwise, $"column {col}: {got.Length} rows, expected {rows.Length}");
-            for (int r = 0; r < rows.Length; r++)
-            {
-                if (got[r].Length != rows[r].Length) return (values, bitwise, $"column {col}, row {r}: {got[r].Length} values, expected {rows[r].Length}");
-                for (int j = 0; j < rows[r].Length; j++)
-                {
-                    values++;
-                    float e = rows[r][j], a = got[r][j];
-                    if (BitConverter.SingleToInt32Bits(e) == BitConverter.SingleToInt32Bits(a)) { bitwise++; continue; }
-                    if (!(Math.Abs(e - a) <= 1e-6 * Math.Max(1, Math.Abs(e))))
-                        return (values, bitwise, $"column {col}, row {r}, value {j}: {a:R}, expected {e:R}");
-                }
-            }
-        }
-        return (values, bitwise, null);
     }
 }

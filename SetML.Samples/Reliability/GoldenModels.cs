@@ -7,7 +7,7 @@ using SetML.Modules.SetPrediction;
 using SetML.Trainers;
 using SetML.Training;
 
-namespace SetML.Tests.Golden;
+namespace SetML.Samples.Reliability;
 
 /// <summary>One input row of the golden models: every column any family reads or trains on.</summary>
 public sealed class GoldenRow
@@ -34,7 +34,8 @@ public sealed class GoldenRow
 
 /// <summary>
 /// The golden model files: one tiny saved pipeline per SetML model family, with its predictions on fixed inputs, under
-/// <c>SetML.Tests/Golden/v{format}/</c>. <see cref="GoldenModelTests"/> loads each in every test run and compares.
+/// <c>SetML.Tests/Golden/v{format}/</c>. SetML.Tests' GoldenModelTests loads each in every test run and compares; the
+/// <c>fuzz</c> sample and ModelFileFuzzTests corrupt them.
 /// Regenerate (only when adding a family or a format version; never to "fix" a failing golden test) with
 /// <c>dotnet SetML.Tests/bin/Release/net10.0/SetML.Tests.dll make-golden SetML.Tests/Golden/vN</c>.
 /// </summary>
@@ -216,6 +217,32 @@ public static class GoldenModels
     /// <summary>Reads the inputs file of a golden folder.</summary>
     public static List<GoldenRow> ReadInputs(string directory)
         => JsonSerializer.Deserialize<List<GoldenRow>>(File.ReadAllText(Path.Combine(directory, InputsFile)), Json)!;
+
+    /// <summary>Compares stored and fresh outputs; returns the value count, the bitwise-equal count and the first difference (or null).</summary>
+    public static (int Values, int Bitwise, string? Difference) Compare(SortedDictionary<string, float[][]> expected, SortedDictionary<string, float[][]> actual)
+    {
+        int values = 0, bitwise = 0;
+        if (!expected.Keys.SequenceEqual(actual.Keys))
+            return (0, 0, $"columns [{string.Join(", ", actual.Keys)}], expected [{string.Join(", ", expected.Keys)}]");
+        foreach (var (col, rows) in expected)
+        {
+            var got = actual[col];
+            if (got.Length != rows.Length) return (values, bitwise, $"column {col}: {got.Length} rows, expected {rows.Length}");
+            for (int r = 0; r < rows.Length; r++)
+            {
+                if (got[r].Length != rows[r].Length) return (values, bitwise, $"column {col}, row {r}: {got[r].Length} values, expected {rows[r].Length}");
+                for (int j = 0; j < rows[r].Length; j++)
+                {
+                    values++;
+                    float e = rows[r][j], a = got[r][j];
+                    if (BitConverter.SingleToInt32Bits(e) == BitConverter.SingleToInt32Bits(a)) { bitwise++; continue; }
+                    if (!(Math.Abs(e - a) <= 1e-6 * Math.Max(1, Math.Abs(e))))
+                        return (values, bitwise, $"column {col}, row {r}, value {j}: {a:R}, expected {e:R}");
+                }
+            }
+        }
+        return (values, bitwise, null);
+    }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 }
