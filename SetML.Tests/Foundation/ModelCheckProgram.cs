@@ -21,10 +21,16 @@ public static class ModelCheckProgram
             SetML.Samples.Reliability.GoldenModels.Generate(args[1], Console.Out);
             return 0;
         }
+        if (args.Length == 2 && args[0] == "make-format-manifest")
+        {
+            File.WriteAllText(args[1], SetML.Tests.Golden.FormatManifest.Build());
+            return 0;
+        }
         if (args.Length != 4 || args[0] != "predict-model")
         {
             Console.Error.WriteLine("usage: dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json");
             Console.Error.WriteLine("       dotnet SetML.Tests.dll make-golden DIR     (writes the golden model files, see Golden/README.md)");
+            Console.Error.WriteLine("       dotnet SetML.Tests.dll make-format-manifest FILE   (writes Golden/format-manifest.txt)");
             return 2;
         }
         var sets = JsonSerializer.Deserialize<float[][]>(File.ReadAllText(args[2]))!;

@@ -191,7 +191,7 @@ public static class SpecJson
             foreach (var x in types)
             {
                 if (x.IsAbstract && x.GetCustomAttribute<PolymorphicSpecAttribute>() != null) bases.Add(x);
-                else if (!x.IsAbstract && x.IsPublic && x.GetConstructor(Type.EmptyTypes) != null) concrete.Add(x);
+                else if (!x.IsAbstract && (x.IsPublic || x.IsNestedPublic) && x.GetConstructor(Type.EmptyTypes) != null) concrete.Add(x);
             }
         }
         var result = new Dictionary<string, SpecComponent>(StringComparer.Ordinal);

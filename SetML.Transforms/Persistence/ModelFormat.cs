@@ -205,7 +205,8 @@ internal static class WeightArchive
         foreach (var (target, offset, length) in plan) target.bytes = blob.AsSpan(offset, length);
     }
 
-    private static void WriteLeb(BinaryWriter w, ulong v)
+    /// <summary>Writes an unsigned LEB128 integer.</summary>
+    internal static void WriteLeb(BinaryWriter w, ulong v)
     {
         do
         {
@@ -227,7 +228,7 @@ internal static class WeightArchive
             for (int shift = 0; ; shift += 7)
             {
                 if (Position >= blob.Length) throw new SetMLWeightsException($"the weights end while reading {what}");
-                if (shift > 56) throw new SetMLWeightsException($"{what} is not a valid number");
+                if (shift > 63) throw new SetMLWeightsException($"{what} is not a valid number");
                 byte b = blob[Position++];
                 v |= (ulong)(b & 0x7F) << shift;
                 if ((b & 0x80) == 0) return v;
