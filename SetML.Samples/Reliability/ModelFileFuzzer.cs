@@ -12,7 +12,11 @@ public enum FuzzOutcome
 {
     /// <summary>Loaded, and predicted exactly what the golden file predicts (the change did not matter, e.g. a duplicated entry).</summary>
     LoadedIdentical,
-    /// <summary>Loaded a spec that was edited with valid checksums (a different, valid model): only for <see cref="ModelFileFuzzer.SpecEditRehashed"/>.</summary>
+    /// <summary>
+    /// Loaded a spec edited with valid checksums (a different, valid model): only for <see cref="ModelFileFuzzer.SpecEditRehashed"/>,
+    /// and for <see cref="ModelFileFuzzer.FlipSpec"/> and <see cref="ModelFileFuzzer.EntryDuplicated"/> on format-1 files
+    /// (which had no checksum over the spec).
+    /// </summary>
     LoadedEditedSpec,
     /// <summary>Refused by SetML with a <see cref="SetMLModelFormatException"/> (message says what is wrong).</summary>
     RejectedBySetML,
@@ -83,6 +87,10 @@ public static class ModelFileFuzzer
     public static List<FuzzResult> Run(string goldenFolder, int variantsPerFile, int seed, TimeSpan timeout, Action<FuzzResult>? onResult = null)
     {
         var inputs = GoldenModels.ReadInputs(goldenFolder);
+        // Format 1 had no checksum over the spec: a model stream changed inside a valid zip entry (flip-spec, or a changed
+        // duplicate that ML.NET reads instead of the original) is, for it, an edit like spec-edit-rehashed. A byte flip
+        // in the file itself is still caught by the zip's CRC (flip-anywhere). Format 2 checksums the header.
+        bool specChecksummed = !string.Equals(Path.GetFileName(Path.TrimEndingDirectorySeparator(goldenFolder)), "v1", StringComparison.Ordinal);
         var files = Directory.GetFiles(goldenFolder, "*.zip").Order(StringComparer.Ordinal).ToArray();
         var rng = new Random(seed);
         var results = new List<FuzzResult>();
@@ -96,7 +104,7 @@ public static class ModelFileFuzzer
                 string k = Kinds[kind % Kinds.Count];
                 var other = files[rng.Next(files.Length)];
                 byte[] bytes = Make(k, original, File.ReadAllBytes(other), rng);
-                var result = Load(k, Path.GetFileName(file), bytes, inputs, expected, timeout);
+                var result = Load(k, Path.GetFileName(file), bytes, inputs, expected, timeout, editedSpec: k == SpecEditRehashed || (k is FlipSpec or EntryDuplicated && !specChecksummed));
                 results.Add(result);
                 onResult?.Invoke(result);
             }
@@ -171,9 +179,12 @@ public static class ModelFileFuzzer
         }
     }
 
-    /// <summary>Loads a variant and classifies the outcome (see <see cref="FuzzOutcome"/>).</summary>
+    /// <summary>
+    /// Loads a variant and classifies the outcome (see <see cref="FuzzOutcome"/>). <paramref name="editedSpec"/>: the
+    /// variant is a spec edit no checksum covers, so a load that predicts differently is a different model, not garbage.
+    /// </summary>
     public static FuzzResult Load(string kind, string source, byte[] bytes, IReadOnlyList<GoldenRow> inputs,
-        SortedDictionary<string, float[][]> expected, TimeSpan timeout)
+        SortedDictionary<string, float[][]> expected, TimeSpan timeout, bool editedSpec)
     {
         var watch = Stopwatch.StartNew();
         var task = Task.Run(() =>
@@ -187,14 +198,14 @@ public static class ModelFileFuzzer
                 var actual = GoldenModels.ReadOutputs(ml, model, inputs);
                 var (_, _, diff) = GoldenModels.Compare(expected, actual);
                 if (diff == null) return (FuzzOutcome.LoadedIdentical, (string?)null);
-                return kind == SpecEditRehashed ? (FuzzOutcome.LoadedEditedSpec, diff) : (FuzzOutcome.SilentDifference, diff);
+                return editedSpec ? (FuzzOutcome.LoadedEditedSpec, diff) : (FuzzOutcome.SilentDifference, diff);
             }
             catch (Exception e)
             {
                 // An edited (valid-checksum) spec may rename an output column or change a rule the inputs then break:
                 // a clear SetML error at prediction is the right answer for it. For anything else, failing after a
                 // successful load means the load accepted a broken file.
-                if (kind == SpecEditRehashed && e is SetColumns.SetColumnException or ArgumentOutOfRangeException { ParamName: "name" })
+                if (editedSpec && e is SetColumns.SetColumnException or ArgumentOutOfRangeException { ParamName: "name" })
                     return (FuzzOutcome.LoadedEditedSpec, $"at prediction: {e.GetType().Name}: {e.Message}");
                 return (FuzzOutcome.UnclearError, $"load succeeded, prediction failed: {e.GetType().Name}: {e.Message}");
             }

@@ -21,7 +21,7 @@ public sealed class SoakSample : Sample
     /// <inheritdoc />
     public override IReadOnlyDictionary<string, string> Options { get; } = new Dictionary<string, string>
     {
-        ["--predictions"] = "number of predictions (default 100000; --quick: 2000): half through one engine, half through 8 concurrent engines",
+        ["--predictions"] = "number of predictions (default 100000; --quick: 1000): half through one engine, half through 8 concurrent engines",
     };
 
     /// <inheritdoc />
@@ -36,7 +36,7 @@ public sealed class SoakSample : Sample
     public override int Run(SampleContext context)
     {
         var o = context.Out;
-        int predictions = context.Quick ? 2000 : 100_000;
+        int predictions = context.Quick ? 1000 : 100_000;
         if (context.Options.TryGetValue("--predictions", out var p) && (!int.TryParse(p, out predictions) || predictions < 16))
         {
             o.WriteLine($"Error: --predictions needs a whole number ≥ 16, got '{p}'.");
