@@ -111,7 +111,8 @@ public static class SampleCli
                     {
                         case "cpu": device = SetDevice.Cpu; break;
                         case "cuda": device = SetDevice.Cuda; break;
-                        case "auto": device = SetDevice.Auto; break;
+                        // The samples' "auto" = CUDA when available (SetDevice.Auto follows MLContext.GpuDeviceId, unset here).
+                        case "auto": device = TorchSharp.torch.cuda.is_available() ? SetDevice.Cuda : SetDevice.Cpu; break;
                         default: return Bad(o, sample, $"--device must be cpu, cuda or auto, got '{d ?? "(nothing)"}'.");
                     }
                     break;

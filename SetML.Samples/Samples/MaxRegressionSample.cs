@@ -74,7 +74,7 @@ public sealed class MaxRegressionSample : Sample
             if (ctx.Cancellation.IsCancellationRequested) break; // Ctrl-C: keep the rows finished so far
             var options = new SetRegressionOptions
             {
-                Encoder = encoder, HeadHiddenSizes = head, Loss = RegressionLoss.Absolute, Seed = ctx.Seed, Device = ctx.Device,
+                Encoder = encoder, HeadHiddenSizes = head, RegressionLoss = RegressionLoss.Absolute, Seed = ctx.Seed, Device = ctx.Device,
                 Epochs = epochs, BatchSize = BatchSize, LearningRate = 1e-3, Schedule = LearningRateSchedule.Cosine,
                 Progress = ctx.Progress(name), CancellationToken = ctx.Cancellation,
             };

@@ -164,7 +164,7 @@ class, DSPN reconstructions over their input sets.";
         options.LearningRate = 3e-3;
         var model = ml.SetPrediction().Trainers.Dspn("Set", "Set", 2, options).Fit(train);
         var scored = model.Transform(test);
-        var metrics = ml.SetPrediction().Evaluate(scored, "Set", "PredictedSet", 2);
+        var metrics = ml.SetPrediction().Evaluate(scored, elementDimension: 2, "Set", "PredictedSet");
         var path = ctx.OutputPath("tour-dspn-autoencoder.zip");
         var (diff, _) = ModelCheck.SaveReload(ml, model, train.Schema, test, "PredictedSet", path);
 

@@ -4,7 +4,7 @@ using TorchSharp;
 namespace SetML.Tests.Foundation;
 
 /// <summary>
-/// The build marks GLIBCXX_3.4.32 weak in the output copy of libLibTorchSharp.so (build/TorchSharpNativeFix.targets)
+/// The build marks GLIBCXX_3.4.32 weak in the output copy of libLibTorchSharp.so (build/package/SetML.TorchSharpNativeFix.targets)
 /// when the system libstdc++ lacks it, and never touches the NuGet cache.
 /// </summary>
 [TestClass]

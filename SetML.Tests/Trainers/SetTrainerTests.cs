@@ -209,7 +209,7 @@ public sealed class SetTrainerTests
     {
         var (ml, train, test) = Data(50, 10);
         // No label: the encoder is trained inside a set auto-encoder (decoder from the set-prediction models) and kept.
-        var featurizer = ml.Transforms.DeepSets("E", "Points", 2, options: new SetFeaturizerOptions { Epochs = 1 }).Fit(train);
+        var featurizer = ml.Transforms.DeepSets("E", "Points", 2, labelColumnName: null, options: new SetFeaturizerOptions { Epochs = 1 }).Fit(train);
         var embeddings = featurizer.Transform(test).GetColumn<float[]>("E").ToArray();
         Assert.AreEqual(10, embeddings.Length);
         Assert.IsTrue(embeddings.All(v => v.Length == 32 && v.All(float.IsFinite)));

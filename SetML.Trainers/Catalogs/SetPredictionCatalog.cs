@@ -36,23 +36,44 @@ public sealed class SetPredictionCatalog
     /// <summary>
     /// Evaluates predicted sets against label sets: Chamfer, Hungarian matched error, set-size accuracy and average
     /// precision at <paramref name="thresholds"/> (default: <see cref="BoxThresholds"/> for boxes, <see cref="DistanceThresholds"/> for points).
+    /// The element dimension d is read from the <c>SetElementDimension</c> annotation SetML's set predictors write on
+    /// the predicted column (an error when it is missing: then use the overload that takes d).
     /// </summary>
     /// <param name="data">Scored data (the output of a set predictor's <c>Transform</c>).</param>
     /// <param name="labelColumnName">The true sets.</param>
     /// <param name="predictedSetColumnName">The predicted sets.</param>
-    /// <param name="elementDimension">d; 0 = read the SetElementDimension annotation of the predicted column.</param>
     /// <param name="match">How AP compares elements.</param>
     /// <param name="thresholds">AP thresholds.</param>
     /// <param name="scoreColumnName">Per-element confidences for ranking in AP (null or missing = all 1).</param>
     /// <param name="distanceFeatures">For distance AP: the leading features that form the position (0 = all).</param>
     public SetPredictionMetrics Evaluate(IDataView data, string labelColumnName = "Label", string predictedSetColumnName = "PredictedSet",
-        int elementDimension = 0, ElementMatch match = ElementMatch.Distance, IReadOnlyList<double>? thresholds = null,
+        ElementMatch match = ElementMatch.Distance, IReadOnlyList<double>? thresholds = null,
         string? scoreColumnName = "PredictedSetScore", int distanceFeatures = 0)
     {
         var pcol = data.Schema.GetColumnOrNull(predictedSetColumnName)
             ?? throw new SetColumnException(predictedSetColumnName, null, SetRule.ColumnExists, "the predicted set column was not found");
-        int d = elementDimension > 0 ? elementDimension : SetColumn.GetElementDimension(pcol)
-            ?? throw new ArgumentException($"Column '{predictedSetColumnName}' has no {SetColumn.ElementDimensionAnnotation} annotation; pass elementDimension.", nameof(elementDimension));
+        int d = SetColumn.GetElementDimension(pcol)
+            ?? throw new ArgumentException($"Column '{predictedSetColumnName}' has no {SetColumn.ElementDimensionAnnotation} annotation; use the Evaluate overload that takes elementDimension.", nameof(predictedSetColumnName));
+        return Evaluate(data, d, labelColumnName, predictedSetColumnName, match, thresholds, scoreColumnName, distanceFeatures);
+    }
+
+    /// <summary>
+    /// Evaluates predicted sets of elements of dimension <paramref name="elementDimension"/> against label sets (see the
+    /// overload that reads d from the predicted column's annotation).
+    /// </summary>
+    /// <param name="data">Scored data (the output of a set predictor's <c>Transform</c>).</param>
+    /// <param name="elementDimension">d of the label and predicted sets.</param>
+    /// <param name="labelColumnName">The true sets.</param>
+    /// <param name="predictedSetColumnName">The predicted sets.</param>
+    /// <param name="match">How AP compares elements.</param>
+    /// <param name="thresholds">AP thresholds.</param>
+    /// <param name="scoreColumnName">Per-element confidences for ranking in AP (null or missing = all 1).</param>
+    /// <param name="distanceFeatures">For distance AP: the leading features that form the position (0 = all).</param>
+    public SetPredictionMetrics Evaluate(IDataView data, int elementDimension, string labelColumnName = "Label", string predictedSetColumnName = "PredictedSet",
+        ElementMatch match = ElementMatch.Distance, IReadOnlyList<double>? thresholds = null,
+        string? scoreColumnName = "PredictedSetScore", int distanceFeatures = 0)
+    {
+        int d = elementDimension;
         var labels = ReadSets(data, labelColumnName, d);
         var preds = ReadSets(data, predictedSetColumnName, d);
         List<float[]>? scores = scoreColumnName != null && data.Schema.GetColumnOrNull(scoreColumnName) != null ? ReadSets(data, scoreColumnName, 1) : null;
@@ -78,35 +99,64 @@ public sealed class SetPredictionTrainers
     /// <param name="featureColumnName">A feature vector (or image pixels), or a set column; the label column itself = set auto-encoder.</param>
     /// <param name="elementDimension">d of the label sets.</param>
     /// <param name="options">Training options; <c>options.Decoder</c> null or a <see cref="DspnOptions"/>.</param>
-    public DspnTrainer Dspn(string labelColumnName = "Label", string featureColumnName = "Features", int elementDimension = 2, SetPredictionOptions? options = null)
-        => new(_env, labelColumnName, featureColumnName, elementDimension, Checked<DspnOptions>(options, nameof(Dspn)));
+    public DspnTrainer Dspn(string labelColumnName, string featureColumnName, int elementDimension, SetPredictionOptions options)
+        => new(_env, labelColumnName, featureColumnName, elementDimension, Checked<DspnOptions>(SimpleArguments.Required(options), nameof(Dspn)));
+
+    /// <summary>Dspn with default options except those given (see the overload with options).</summary>
+    /// <param name="labelColumnName">The target set column.</param>
+    /// <param name="featureColumnName">A feature vector (or image pixels), or a set column.</param>
+    /// <param name="elementDimension">d of the label sets.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public DspnTrainer Dspn(string labelColumnName, string featureColumnName, int elementDimension, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => Dspn(labelColumnName, featureColumnName, elementDimension, SimpleArguments.Options<SetPredictionOptions>(epochs, batchSize, learningRate));
 
     /// <summary>Transformer set predictor (TSPN/DETR style): learned (or sampled) slots refined by attention conditioned on z.</summary>
     /// <param name="labelColumnName">The target set column.</param>
     /// <param name="featureColumnName">A feature vector, or a set column.</param>
     /// <param name="elementDimension">d of the label sets.</param>
     /// <param name="options">Training options; <c>options.Decoder</c> null or a <see cref="TransformerSetPredictorOptions"/>.</param>
-    public TransformerSetPredictorTrainer TransformerSetPredictor(string labelColumnName = "Label", string featureColumnName = "Features", int elementDimension = 2, SetPredictionOptions? options = null)
-        => new(_env, labelColumnName, featureColumnName, elementDimension, Checked<TransformerSetPredictorOptions>(options, nameof(TransformerSetPredictor)));
+    public TransformerSetPredictorTrainer TransformerSetPredictor(string labelColumnName, string featureColumnName, int elementDimension, SetPredictionOptions options)
+        => new(_env, labelColumnName, featureColumnName, elementDimension, Checked<TransformerSetPredictorOptions>(SimpleArguments.Required(options), nameof(TransformerSetPredictor)));
+
+    /// <summary>TransformerSetPredictor with default options except those given (see the overload with options).</summary>
+    /// <param name="labelColumnName">The target set column.</param>
+    /// <param name="featureColumnName">A feature vector (or image pixels), or a set column.</param>
+    /// <param name="elementDimension">d of the label sets.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public TransformerSetPredictorTrainer TransformerSetPredictor(string labelColumnName, string featureColumnName, int elementDimension, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => TransformerSetPredictor(labelColumnName, featureColumnName, elementDimension, SimpleArguments.Options<SetPredictionOptions>(epochs, batchSize, learningRate));
 
     /// <summary>MLP set decoder, the DSPN paper's baseline: N output slots, each an element with a mask feature.</summary>
     /// <param name="labelColumnName">The target set column.</param>
     /// <param name="featureColumnName">A feature vector, or a set column.</param>
     /// <param name="elementDimension">d of the label sets.</param>
     /// <param name="options">Training options; <c>options.Decoder</c> null or a <see cref="MlpSetDecoderOptions"/>.</param>
-    public MlpSetPredictorTrainer Mlp(string labelColumnName = "Label", string featureColumnName = "Features", int elementDimension = 2, SetPredictionOptions? options = null)
-        => new(_env, labelColumnName, featureColumnName, elementDimension, Checked<MlpSetDecoderOptions>(options, nameof(Mlp)));
+    public MlpSetPredictorTrainer Mlp(string labelColumnName, string featureColumnName, int elementDimension, SetPredictionOptions options)
+        => new(_env, labelColumnName, featureColumnName, elementDimension, Checked<MlpSetDecoderOptions>(SimpleArguments.Required(options), nameof(Mlp)));
 
-    private static SetPredictionOptions Checked<T>(SetPredictionOptions? options, string method) where T : SetDecoderOptions
+    /// <summary>Mlp with default options except those given (see the overload with options).</summary>
+    /// <param name="labelColumnName">The target set column.</param>
+    /// <param name="featureColumnName">A feature vector (or image pixels), or a set column.</param>
+    /// <param name="elementDimension">d of the label sets.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public MlpSetPredictorTrainer Mlp(string labelColumnName, string featureColumnName, int elementDimension, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => Mlp(labelColumnName, featureColumnName, elementDimension, SimpleArguments.Options<SetPredictionOptions>(epochs, batchSize, learningRate));
+
+    private static SetPredictionOptions Checked<T>(SetPredictionOptions options, string method) where T : SetDecoderOptions
     {
-        options ??= new SetPredictionOptions();
         if (options.Decoder != null && options.Decoder is not T)
             throw new ArgumentException($"{method}(...) trains a {typeof(T).Name.Replace("Options", "")} decoder, but options.Decoder is {options.Decoder.GetType().Name}.", nameof(options));
         return options;
     }
 }
 
-/// <summary>Metrics of set prediction (see <see cref="SetPredictionCatalog.Evaluate"/>).</summary>
+/// <summary>Metrics of set prediction (see <c>SetPredictionCatalog.Evaluate</c>).</summary>
 public sealed class SetPredictionMetrics
 {
     /// <summary>Rows evaluated.</summary>

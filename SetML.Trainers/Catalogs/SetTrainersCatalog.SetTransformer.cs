@@ -15,9 +15,21 @@ public static partial class SetTrainersCatalog
     /// <param name="elementDimension">Element dimension d.</param>
     /// <param name="options">Training options; <c>options.Encoder</c> null or a <see cref="SetTransformerOptions"/>.</param>
     public static SetRegressionTrainer SetTransformer(this RegressionCatalog.RegressionTrainers catalog,
-        string labelColumnName = "Label", string setColumnName = "Set", int elementDimension = 1, SetRegressionOptions? options = null)
+        string labelColumnName, string setColumnName, int elementDimension, SetRegressionOptions options)
         => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension,
-            (options ?? new SetRegressionOptions()).WithEncoder<SetRegressionOptions, SetTransformerOptions>(new SetTransformerOptions(), "SetTransformer"));
+            SimpleArguments.Required(options).WithEncoder<SetRegressionOptions, SetTransformerOptions>(new SetTransformerOptions(), "SetTransformer"));
+
+    /// <summary>Set Transformer regression with default options except those given. Output: <c>Score</c>.</summary>
+    /// <param name="catalog">The regression trainers catalog.</param>
+    /// <param name="labelColumnName">Single label column.</param>
+    /// <param name="setColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetRegressionTrainer SetTransformer(this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName, string setColumnName, int elementDimension, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.SetTransformer(labelColumnName, setColumnName, elementDimension, SimpleArguments.Options<SetRegressionOptions>(epochs, batchSize, learningRate));
 
     /// <summary>
     /// Set → set regression: a permutation-equivariant SAB/ISAB stack with a per-element linear output. The label is a set
@@ -31,9 +43,24 @@ public static partial class SetTrainersCatalog
     /// <param name="labelElementDimension">Targets per element.</param>
     /// <param name="options">Training options and the attention stack (<see cref="SetToSetOptions.Layers"/>).</param>
     public static SetToSetTrainer SetToSetRegression(this RegressionCatalog.RegressionTrainers catalog,
-        string labelColumnName = "Label", string setColumnName = "Set", int elementDimension = 1, int labelElementDimension = 1, SetToSetOptions? options = null)
+        string labelColumnName, string setColumnName, int elementDimension, int labelElementDimension, SetToSetOptions options)
         => new(MLNetInternals.GetEnvironment(catalog), SetToSetTask.Regression, labelColumnName, setColumnName, elementDimension,
-            labelElementDimension, options ?? new SetToSetOptions());
+            labelElementDimension, SimpleArguments.Required(options));
+
+    /// <summary>Set → set regression with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The regression trainers catalog.</param>
+    /// <param name="labelColumnName">Per-element target set column.</param>
+    /// <param name="setColumnName">Input set column.</param>
+    /// <param name="elementDimension">Element dimension d of the input.</param>
+    /// <param name="labelElementDimension">Targets per element.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetToSetTrainer SetToSetRegression(this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName, string setColumnName, int elementDimension, int labelElementDimension,
+        int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.SetToSetRegression(labelColumnName, setColumnName, elementDimension, labelElementDimension,
+            SimpleArguments.Options<SetToSetOptions>(epochs, batchSize, learningRate));
 
     /// <summary>
     /// Set → set classification: one of <paramref name="classCount"/> classes per element. The label is a set column
@@ -47,9 +74,24 @@ public static partial class SetTrainersCatalog
     /// <param name="classCount">Number of classes K.</param>
     /// <param name="options">Training options and the attention stack (<see cref="SetToSetOptions.Layers"/>).</param>
     public static SetToSetTrainer SetToSetClassification(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
-        string labelColumnName = "Label", string setColumnName = "Set", int elementDimension = 1, int classCount = 2, SetToSetOptions? options = null)
+        string labelColumnName, string setColumnName, int elementDimension, int classCount, SetToSetOptions options)
         => new(MLNetInternals.GetEnvironment(catalog), SetToSetTask.Classification, labelColumnName, setColumnName, elementDimension,
-            classCount, options ?? new SetToSetOptions());
+            classCount, SimpleArguments.Required(options));
+
+    /// <summary>Set → set classification with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Per-element class set column (element dimension 1).</param>
+    /// <param name="setColumnName">Input set column.</param>
+    /// <param name="elementDimension">Element dimension d of the input.</param>
+    /// <param name="classCount">Number of classes K.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetToSetTrainer SetToSetClassification(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName, string setColumnName, int elementDimension, int classCount,
+        int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.SetToSetClassification(labelColumnName, setColumnName, elementDimension, classCount,
+            SimpleArguments.Options<SetToSetOptions>(epochs, batchSize, learningRate));
 
     /// <summary>
     /// Amortized clustering (Set Transformer sec. 5.3): each row's set of points → a k-component Gaussian mixture in one
@@ -63,8 +105,19 @@ public static partial class SetTrainersCatalog
     /// <param name="elementDimension">Point dimension d.</param>
     /// <param name="options">Options (components, encoder, training).</param>
     public static AmortizedMixtureTrainer AmortizedMixture(this ClusteringCatalog.ClusteringTrainers catalog,
-        string setColumnName = "Set", int elementDimension = 2, AmortizedMixtureOptions? options = null)
-        => new(MLNetInternals.GetEnvironment(catalog), setColumnName, elementDimension, options ?? new AmortizedMixtureOptions());
+        string setColumnName, int elementDimension, AmortizedMixtureOptions options)
+        => new(MLNetInternals.GetEnvironment(catalog), setColumnName, elementDimension, SimpleArguments.Required(options));
+
+    /// <summary>Amortized clustering with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The clustering trainers catalog.</param>
+    /// <param name="setColumnName">Set column of points (n·d Singles per row).</param>
+    /// <param name="elementDimension">Point dimension d.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = the options' default (1: the paper trains on a stream of fresh sets).</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default (10).</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static AmortizedMixtureTrainer AmortizedMixture(this ClusteringCatalog.ClusteringTrainers catalog,
+        string setColumnName, int elementDimension, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.AmortizedMixture(setColumnName, elementDimension, SimpleArguments.Options<AmortizedMixtureOptions>(epochs, batchSize, learningRate));
 
     /// <summary>
     /// LL0/data and LL1/data (after one EM step) of amortized mixture predictions, as in the Set Transformer's Table 2.
@@ -74,6 +127,6 @@ public static partial class SetTrainersCatalog
     /// <param name="setColumnName">Set column of points.</param>
     /// <param name="elementDimension">Point dimension d.</param>
     public static AmortizedMixtureMetrics EvaluateAmortizedMixture(this ClusteringCatalog catalog, IDataView predictions,
-        string setColumnName = "Set", int elementDimension = 2)
+        string setColumnName, int elementDimension)
         => AmortizedMixtureEvaluator.Evaluate(predictions, setColumnName, elementDimension);
 }

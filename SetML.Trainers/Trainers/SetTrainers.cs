@@ -70,7 +70,7 @@ public sealed class SetRegressionTrainer : SetTrainerBase
         : base(env, label, set, d, options) { }
     /// <inheritdoc />
     public override SetTask Task => SetTask.Regression;
-    private protected override RegressionLoss RegressionLoss => ((SetRegressionOptions)Options).Loss;
+    private protected override RegressionLoss RegressionLoss => ((SetRegressionOptions)Options).RegressionLoss;
     private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
     {
         yield return Scalar("Score", NumberDataViewType.Single);

@@ -20,11 +20,25 @@ public static partial class SetTransformsCatalog
     /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="SlotSetEncoderOptions"/>.</param>
     public static SetFeaturizerEstimator SlotSetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, SlotSetEncoderOptions>(new SlotSetEncoderOptions(), nameof(SlotSetEncoder)));
+            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, SlotSetEncoderOptions>(new SlotSetEncoderOptions(), nameof(SlotSetEncoder)));
 
-    /// <summary>A learned FSPool featurizer (Zhang et al. 2019): ρ(FSPool(φ(x))). See <see cref="SlotSetEncoder"/> for the parameters.</summary>
+    /// <summary>The SlotSetEncoder featurizer with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetFeaturizerEstimator SlotSetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.SlotSetEncoder(outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+
+    /// <summary>A learned FSPool featurizer (Zhang et al. 2019): ρ(FSPool(φ(x))). See <c>SlotSetEncoder</c> for the parameters.</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
@@ -32,11 +46,25 @@ public static partial class SetTransformsCatalog
     /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="FSPoolOptions"/>.</param>
     public static SetFeaturizerEstimator FSPool(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, FSPoolOptions>(new FSPoolOptions(), nameof(FSPool)));
+            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, FSPoolOptions>(new FSPoolOptions(), nameof(FSPool)));
 
-    /// <summary>A learned Janossy-pooling featurizer (Murphy et al. 2019): k-ary or π-SGD. See <see cref="SlotSetEncoder"/> for the parameters.</summary>
+    /// <summary>The FSPool featurizer with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetFeaturizerEstimator FSPool(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.FSPool(outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+
+    /// <summary>A learned Janossy-pooling featurizer (Murphy et al. 2019): k-ary or π-SGD. See <c>SlotSetEncoder</c> for the parameters.</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
@@ -44,11 +72,25 @@ public static partial class SetTransformsCatalog
     /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="JanossyOptions"/>.</param>
     public static SetFeaturizerEstimator Janossy(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, JanossyOptions>(new JanossyOptions(), nameof(Janossy)));
+            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, JanossyOptions>(new JanossyOptions(), nameof(Janossy)));
 
-    /// <summary>A learned relation-network featurizer (Santoro et al. 2017): f(Σ_{i,j} g(x_i, x_j)). See <see cref="SlotSetEncoder"/> for the parameters.</summary>
+    /// <summary>The Janossy featurizer with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetFeaturizerEstimator Janossy(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.Janossy(outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+
+    /// <summary>A learned relation-network featurizer (Santoro et al. 2017): f(Σ_{i,j} g(x_i, x_j)). See <c>SlotSetEncoder</c> for the parameters.</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
@@ -56,13 +98,27 @@ public static partial class SetTransformsCatalog
     /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="RelationNetworkOptions"/>.</param>
     public static SetFeaturizerEstimator RelationNetwork(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, RelationNetworkOptions>(new RelationNetworkOptions(), nameof(RelationNetwork)));
+            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, RelationNetworkOptions>(new RelationNetworkOptions(), nameof(RelationNetwork)));
+
+    /// <summary>The RelationNetwork featurizer with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetFeaturizerEstimator RelationNetwork(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.RelationNetwork(outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
 
     /// <summary>
     /// A learned dot-product attention-pooling featurizer (the Set Transformer paper's "rFF + Dotprod" baseline).
-    /// See <see cref="SlotSetEncoder"/> for the parameters.
+    /// See <c>SlotSetEncoder</c> for the parameters.
     /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Embedding column to create.</param>
@@ -71,13 +127,27 @@ public static partial class SetTransformsCatalog
     /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="AttentionPoolingOptions"/>.</param>
     public static SetFeaturizerEstimator AttentionPooling(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, AttentionPoolingOptions>(new AttentionPoolingOptions(), nameof(AttentionPooling)));
+            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, AttentionPoolingOptions>(new AttentionPoolingOptions(), nameof(AttentionPooling)));
+
+    /// <summary>The AttentionPooling featurizer with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetFeaturizerEstimator AttentionPooling(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.AttentionPooling(outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
 
     /// <summary>
     /// A learned "rFFp + Pooling" featurizer: permutation-equivariant rFFp-mean/rFFp-max layers (Deep Sets eq. 4), pooling
-    /// and ρ. See <see cref="SlotSetEncoder"/> for the parameters.
+    /// and ρ. See <c>SlotSetEncoder</c> for the parameters.
     /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Embedding column to create.</param>
@@ -86,9 +156,23 @@ public static partial class SetTransformsCatalog
     /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="EquivariantDeepSetsOptions"/>.</param>
     public static SetFeaturizerEstimator EquivariantDeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, EquivariantDeepSetsOptions>(new EquivariantDeepSetsOptions(), nameof(EquivariantDeepSets)));
+            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, EquivariantDeepSetsOptions>(new EquivariantDeepSetsOptions(), nameof(EquivariantDeepSets)));
+
+    /// <summary>The EquivariantDeepSets featurizer with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetFeaturizerEstimator EquivariantDeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.EquivariantDeepSets(outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
 
     /// <summary>
     /// A non-learned set featurizer: per-feature sum/mean/max/min and the element count of each set, concatenated in the

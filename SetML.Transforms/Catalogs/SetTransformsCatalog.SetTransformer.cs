@@ -20,7 +20,21 @@ public static partial class SetTransformsCatalog
     /// <param name="labelColumnName">Label the encoder is trained on; null = unsupervised (set auto-encoder).</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="SetTransformerOptions"/>.</param>
     public static SetFeaturizerEstimator SetTransformer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, SetTransformerOptions>(new SetTransformerOptions(), "SetTransformer"));
+            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, SetTransformerOptions>(new SetTransformerOptions(), "SetTransformer"));
+
+    /// <summary>The SetTransformer featurizer with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetFeaturizerEstimator SetTransformer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.SetTransformer(outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
 }

@@ -8,7 +8,7 @@ namespace SetML;
 
 /// <summary>
 /// SetML's transforms on <c>mlContext.Transforms</c>. Learned featurizers are one method per encoder
-/// (<c>DeepSets</c>, <c>SetTransformer</c>, …) plus <see cref="SetEncoder"/>, which takes any encoder in its options.
+/// (<c>DeepSets</c>, <c>SetTransformer</c>, …) plus <c>SetEncoder</c>, which takes any encoder in its options.
 /// </summary>
 public static partial class SetTransformsCatalog
 {
@@ -24,12 +24,26 @@ public static partial class SetTransformsCatalog
     /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="DeepSetsOptions"/>.</param>
     public static SetFeaturizerEstimator DeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, DeepSetsOptions>(new DeepSetsOptions(), nameof(DeepSets)));
+            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, DeepSetsOptions>(new DeepSetsOptions(), nameof(DeepSets)));
+
+    /// <summary>The DeepSets featurizer with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetFeaturizerEstimator DeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.DeepSets(outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
 
     /// <summary>
-    /// A learned set featurizer with any encoder (<c>options.Encoder</c>; Deep Sets when null). See <see cref="DeepSets"/>.
+    /// A learned set featurizer with any encoder (<c>options.Encoder</c>; Deep Sets when null). See <c>DeepSets</c>.
     /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Embedding column to create.</param>
@@ -38,9 +52,23 @@ public static partial class SetTransformsCatalog
     /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
     /// <param name="options">Training and encoder options.</param>
     public static SetFeaturizerEstimator SetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, SetFeaturizerOptions? options = null)
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            (options ?? new SetFeaturizerOptions()).WithEncoder<SetFeaturizerOptions, SetEncoderOptions>(new DeepSetsOptions(), nameof(SetEncoder)));
+            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, SetEncoderOptions>(new DeepSetsOptions(), nameof(SetEncoder)));
+
+    /// <summary>The SetEncoder featurizer with default options except those given (see the overload with options).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Embedding column to create.</param>
+    /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
+    /// <param name="elementDimension">Element dimension d of the set column.</param>
+    /// <param name="labelColumnName">Label the encoder is trained on.</param>
+    /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
+    /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
+    /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    public static SetFeaturizerEstimator SetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
+        => catalog.SetEncoder(outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
 
     internal static SetFeaturizerEstimator Featurizer(TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)

@@ -38,6 +38,7 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
     private readonly nn.Module _network;
     private readonly object _lock = new();
     private readonly ModelOutputColumn[] _outputs;
+    private readonly torch.Device _torchDevice;
     private bool _disposed;
 
     internal SetModelTransformer(IHostEnvironment env, ModelSpec spec, nn.Module network, SetDevice device, int predictionBatchSize)
@@ -47,7 +48,12 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         Spec = spec;
         Device = device;
         PredictionBatchSize = Math.Max(1, predictionBatchSize);
+        // Resolved once, with the MLContext's GpuDeviceId/FallbackToCpu for SetDevice.Auto (moving is a no-op when
+        // the trainer already put the network there).
+        try { _torchDevice = TorchRuntime.Resolve(device, MLNetInternals.GetDeviceSettings(env)); }
+        catch { network.Dispose(); throw; }
         _network = network;
+        if (_torchDevice.type != DeviceType.CPU) _network.to(_torchDevice);
         _network.eval();
         _outputs = spec.GetOutputColumns().ToArray();
     }
@@ -167,7 +173,7 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            using var batch = new ModelInputBatch(Spec.Inputs, rows, TorchRuntime.Resolve(Device));
+            using var batch = new ModelInputBatch(Spec.Inputs, rows, _torchDevice);
             return Spec.Predict(_network, batch);
         }
     }
@@ -303,10 +309,11 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
             network.Dispose();
             throw new SetMLModelFormatException("The SetML weights do not match the model specification: " + e.Message, e);
         }
+        // A model trained with SetDevice.Cuda predicts on the GPU where CUDA is available and on the CPU elsewhere;
+        // SetDevice.Auto follows the loading MLContext's GpuDeviceId/FallbackToCpu.
         var device = (SetDevice)deviceCode;
-        var resolved = TorchRuntime.Resolve(device == SetDevice.Cuda ? SetDevice.Auto : device);
-        if (resolved.type != DeviceType.CPU) network.to(resolved);
-        return new SetModelTransformer(env, spec, network, device == SetDevice.Cuda && resolved.type == DeviceType.CPU ? SetDevice.Cpu : device, batch);
+        if (device == SetDevice.Cuda && !torch.cuda.is_available()) device = SetDevice.Cpu;
+        return new SetModelTransformer(env, spec, network, device, batch);
     }
 
     /// <summary>Reads exactly <paramref name="length"/> bytes, checking the entry's size before allocating when the stream knows it.</summary>

@@ -73,7 +73,7 @@ internal static class SetPredictionTraining
         var loss = options.ResolveLoss(slots);
         ch.Info($"{labels.Count} training rows, {vLabels.Count} validation rows, up to {slots} elements of dimension {d}, loss {loss}.");
 
-        var device = TorchRuntime.Resolve(options.Device);
+        var device = TorchRuntime.Resolve(options.Device, MLNetInternals.GetDeviceSettings(env));
         SetPredictionNetwork network;
         lock (TorchRuntime.InitializationLock)
         {
@@ -83,7 +83,7 @@ internal static class SetPredictionTraining
         if (device.type != DeviceType.CPU) network.to(device);
         try
         {
-            Train(network, input, features, labels, vFeatures, vLabels, d, loss, options, device, msg => ch.Info(msg));
+            Train(network, input, features, labels, vFeatures, vLabels, d, loss, options, device, host, ch);
         }
         catch
         {
@@ -128,7 +128,7 @@ internal static class SetPredictionTraining
             Task = SetTask.Regression,
             EmbeddingColumnName = outputColumn,
         };
-        var device = TorchRuntime.Resolve(options.Device);
+        var device = TorchRuntime.Resolve(options.Device, MLNetInternals.GetDeviceSettings(env));
         EncoderHeadNetwork network;
         SetDecoder decoder;
         lock (TorchRuntime.InitializationLock)
@@ -150,15 +150,17 @@ internal static class SetPredictionTraining
             StepSize = options.StepSize, StepGamma = options.StepGamma, GradientClipNorm = options.GradientClipNorm,
             EarlyStoppingPatience = options.EarlyStoppingPatience, Progress = options.Progress, CancellationToken = options.CancellationToken,
         };
-        Train(autoEncoder, input, sets, sets, vSets, vSets, d, loss, trainingOptions, device, msg => ch.Info(msg));
+        Train(autoEncoder, input, sets, sets, vSets, vSets, d, loss, trainingOptions, device, host, ch);
         network.eval();
         return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize);
     }
 
     /// <summary>The training loop of a set-prediction network over materialized rows.</summary>
     internal static void Train(SetPredictionNetwork network, ModelInput input, List<float[]> features, List<float[]> labels,
-        List<float[]> vFeatures, List<float[]> vLabels, int d, SetLossKind loss, SetTrainingOptions options, Device device, Action<string>? log)
+        List<float[]> vFeatures, List<float[]> vLabels, int d, SetLossKind loss, SetTrainingOptions options, Device device, IHost host, IChannel ch)
     {
+        Action<string> log = msg => ch.Info(msg);
+        using var monitor = new MLNetTrainingMonitor(host, "Training a set predictor");
         var cost = options is SetPredictionOptions p ? p.PairwiseCost : PairwiseCost.SquaredError;
         Tensor Loss(List<float[]> f, List<float[]> l, int[] idx)
         {
@@ -178,8 +180,8 @@ internal static class SetPredictionTraining
             }
             return sum / vLabels.Count;
         };
-        var result = TrainingLoop.Run(network, options, labels.Count, idx => Loss(features, labels, idx), validation, log);
-        log?.Invoke($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
+        var result = TrainingLoop.Run(network, options, labels.Count, idx => Loss(features, labels, idx), validation, log, hooks: monitor.Hooks);
+        log($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
     }
 
     /// <summary>Describes the feature column: a set (annotated, or the label column itself) or a fixed-size vector.</summary>
@@ -196,7 +198,7 @@ internal static class SetPredictionTraining
         if (col.Type is not VectorDataViewType vt || vt.ItemType != NumberDataViewType.Single)
             throw new SetColumnException(featureColumn, null, SetRule.ColumnType,
                 $"the features of a set predictor must be a vector of Single (or a set column with the {SetColumn.ElementDimensionAnnotation} annotation), but the column has type {col.Type}");
-        return new ModelInput { ColumnName = featureColumn, Kind = ModelInputKind.Vector, VectorSize = vt.IsKnownSize ? vt.Size : 0 };
+        return new ModelInput { ColumnName = featureColumn, Kind = ModelInputKind.Vector, ElementDimension = 0, VectorSize = vt.IsKnownSize ? vt.Size : 0 };
     }
 
     private static void CheckSizes(string column, List<float[]> labels, int d, int slots)

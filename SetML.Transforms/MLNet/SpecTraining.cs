@@ -33,7 +33,8 @@ internal static class SpecTraining
         var host = env.Register("SetML");
         using var ch = host.Start(title);
         if (rows == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty ({title}).");
-        var device = TorchRuntime.Resolve(options.Device);
+        var device = TorchRuntime.Resolve(options.Device, MLNetInternals.GetDeviceSettings(env));
+        ch.Info($"Device: {device} (options.Device {options.Device}).");
         nn.Module network;
         lock (TorchRuntime.InitializationLock)
         {
@@ -72,8 +73,9 @@ internal static class SpecTraining
         }
         try
         {
+            using var monitor = new MLNetTrainingMonitor(host, title);
             var result = TrainingLoop.Run(network, options, train.Length, idx => batchLoss(network, device, idx.Select(i => train[i]).ToArray()),
-                valid.Length > 0 ? ValidationLoss : null, msg => ch.Info(msg), setSize == null ? null : i => setSize(train[i]));
+                valid.Length > 0 ? ValidationLoss : null, msg => ch.Info(msg), setSize == null ? null : i => setSize(train[i]), monitor.Hooks);
             ch.Info($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
         }
         catch

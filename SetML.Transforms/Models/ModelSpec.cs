@@ -20,8 +20,8 @@ public sealed class ModelInput
     public string ColumnName { get; set; } = "";
     /// <summary>How the column is read.</summary>
     public ModelInputKind Kind { get; set; }
-    /// <summary>Element dimension d for a set input.</summary>
-    public int ElementDimension { get; set; }
+    /// <summary>Element dimension d for a set input (0 for a vector input). Required: there is no default d.</summary>
+    public required int ElementDimension { get; set; }
     /// <summary>Vector size for a vector input (0 before training has seen the data).</summary>
     public int VectorSize { get; set; }
     /// <summary>Row rules for a set input.</summary>

@@ -193,8 +193,8 @@ public sealed class SetPredictionModelSpec : ModelSpec
     public InputEncoderOptions? InputEncoder { get; set; }
     /// <summary>The set encoder for a set input; null with a DSPN decoder = share its g_enc (the paper's auto-encoder).</summary>
     public SetEncoderOptions? SetEncoder { get; set; }
-    /// <summary>Element dimension d of the predicted sets.</summary>
-    public int ElementDimension { get; set; }
+    /// <summary>Element dimension d of the predicted sets. Required: there is no default d.</summary>
+    public required int ElementDimension { get; set; }
     /// <summary>N, the largest set the model predicts.</summary>
     public int MaximumSetSize { get; set; }
     /// <summary>Size of z.</summary>

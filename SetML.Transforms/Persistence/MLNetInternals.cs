@@ -84,6 +84,44 @@ namespace SetML.Persistence
             return (IHostEnvironment)(prop.GetValue(catalog) ?? throw new InvalidOperationException("The catalog has no environment."));
         }
 
+        /// <summary>
+        /// The device settings of the MLContext behind <paramref name="env"/> (<c>MLContext.GpuDeviceId</c> and
+        /// <c>MLContext.FallbackToCpu</c>, which ML.NET keeps on the internal <c>IHostEnvironmentInternal</c>; registered
+        /// hosts carry their parent's values).
+        /// </summary>
+        public static SetML.Training.DeviceSettings GetDeviceSettings(IHostEnvironment env)
+            => env is IHostEnvironmentInternal e ? new(e.GpuDeviceId, e.FallbackToCpu) : default;
+
+        /// <summary>
+        /// ML.NET's <c>CheckAlive</c>: throws <see cref="OperationCanceledException"/> once <c>MLContext.CancelExecution()</c>
+        /// was called on the context behind <paramref name="env"/> (ML.NET cancels every host registered from it).
+        /// </summary>
+        public static void CheckAlive(IHostEnvironment env)
+        {
+            if (env is ICancelable { IsCanceled: true })
+                throw new OperationCanceledException("Operation was cancelled: MLContext.CancelExecution() was called.");
+        }
+
+        /// <summary>
+        /// For tests: the progress events ML.NET's progress tracker of <paramref name="env"/> holds (channel name, kind,
+        /// metric values), as a tool reading ML.NET's progress would see them. Pulls pending progress first.
+        /// </summary>
+        public static IReadOnlyList<(string Channel, string Kind, double?[] Metrics, double?[] Progress)> ProgressEvents(IHostEnvironment env)
+        {
+            var field = FindField(env.GetType(), "ProgressTracker")
+                ?? throw new InvalidOperationException("ML.NET's host environment no longer has a ProgressTracker; this SetML needs Microsoft.ML " + ExpectedMLNetVersion + ".");
+            var tracker = (ProgressReporting.ProgressTracker)field.GetValue(env)!;
+            return tracker.GetAllProgress().Select(e => (e.Name, e.Kind.ToString(), e.ProgressEntry?.Metrics?.ToArray() ?? Array.Empty<double?>(),
+                e.ProgressEntry?.Progress?.ToArray() ?? Array.Empty<double?>())).ToList();
+        }
+
+        private static FieldInfo? FindField(Type? t, string name)
+        {
+            for (; t != null; t = t.BaseType)
+                if (t.GetField(name, BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic) is FieldInfo f) return f;
+            return null;
+        }
+
         /// <summary>The informational version of the loaded Microsoft.ML.Core (e.g. "5.0.1+abc").</summary>
         public static string LoadedMLNetVersion()
             => typeof(ModelSaveContext).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion

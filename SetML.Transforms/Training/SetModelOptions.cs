@@ -59,6 +59,9 @@ public class SetFeaturizerOptions : SetModelOptions
 /// <summary>Options of the set regression trainer.</summary>
 public class SetRegressionOptions : SetModelOptions
 {
-    /// <summary>The regression loss. Default: <see cref="Models.RegressionLoss.Squared"/>.</summary>
-    public RegressionLoss Loss { get; set; } = RegressionLoss.Squared;
+    /// <summary>
+    /// The regression loss. Default: <see cref="Models.RegressionLoss.Squared"/>. Same name as
+    /// <see cref="SetFeaturizerOptions.RegressionLoss"/> (one name per setting across SetML's options).
+    /// </summary>
+    public RegressionLoss RegressionLoss { get; set; } = RegressionLoss.Squared;
 }

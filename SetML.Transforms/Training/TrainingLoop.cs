@@ -12,6 +12,31 @@ namespace SetML.Training;
 /// <param name="BestEpoch">1-based epoch whose weights were kept (the last one without validation).</param>
 public sealed record TrainingResult(int EpochsRun, IReadOnlyList<double> TrainingLosses, IReadOnlyList<double> ValidationLosses, int BestEpoch);
 
+/// <summary>Progress of a training run after one mini-batch (see <see cref="TrainingHooks.BatchDone"/>).</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Epochs">Total epochs planned.</param>
+/// <param name="Batch">1-based mini-batch within the epoch, just finished.</param>
+/// <param name="Batches">Mini-batches in the epoch.</param>
+/// <param name="Loss">Loss of this mini-batch.</param>
+public readonly record struct TrainingBatchProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss);
+
+/// <summary>
+/// What a host (the ML.NET layer) plugs into <see cref="TrainingLoop.Run"/>, so the loop itself stays free of ML.NET
+/// types: a cancellation check before every mini-batch, and progress after every mini-batch and epoch.
+/// </summary>
+public sealed class TrainingHooks
+{
+    /// <summary>
+    /// Called before every mini-batch (and before validation); throws to stop training — ML.NET's <c>CheckAlive</c>, which
+    /// throws <see cref="OperationCanceledException"/> after <c>MLContext.CancelExecution()</c>.
+    /// </summary>
+    public Action? CheckAlive { get; init; }
+    /// <summary>Called after every mini-batch.</summary>
+    public Action<TrainingBatchProgress>? BatchDone { get; init; }
+    /// <summary>Called after every epoch (besides <see cref="SetTrainingOptions.Progress"/>).</summary>
+    public Action<TrainingProgress>? EpochDone { get; init; }
+}
+
 /// <summary>
 /// The one mini-batch training loop every SetML trainer uses (template method: a task supplies only the loss of a
 /// batch of row indices, and optionally a validation loss). Handles shuffling from the seed, AdamW, schedules,
@@ -28,8 +53,10 @@ public static class TrainingLoop
     /// <param name="validationLoss">Validation loss under no_grad/eval, or null for none.</param>
     /// <param name="log">Receives one line per epoch (wired to MLContext.Log by the ML.NET layer).</param>
     /// <param name="setSize">Size of training row i, for <see cref="SetTrainingOptions.GroupBatchesBySetSize"/>; null = unknown.</param>
+    /// <param name="hooks">Cancellation check and progress callbacks of the host (the ML.NET layer); null = none.</param>
     public static TrainingResult Run(nn.Module model, SetTrainingOptions options, int trainingCount,
-        Func<int[], Tensor> batchLoss, Func<double>? validationLoss = null, Action<string>? log = null, Func<int, int>? setSize = null)
+        Func<int[], Tensor> batchLoss, Func<double>? validationLoss = null, Action<string>? log = null, Func<int, int>? setSize = null,
+        TrainingHooks? hooks = null)
     {
         options.Validate();
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
@@ -56,6 +83,7 @@ public static class TrainingLoop
                 foreach (var idx in epochBatches)
                 {
                     if (options.CancellationToken.IsCancellationRequested) break;
+                    hooks?.CheckAlive?.Invoke();
                     optimizer.LearningRate = LearningRate(options, epoch - 1 + (double)batches / epochBatches.Count);
                     using var scope = torch.NewDisposeScope();
                     optimizer.ZeroGrad();
@@ -69,6 +97,7 @@ public static class TrainingLoop
                         optimizer.ClipGradientNorm(options.GradientClipNorm);
                     optimizer.Step();
                     sum += value; batches++;
+                    hooks?.BatchDone?.Invoke(new TrainingBatchProgress(epoch, options.Epochs, batches, epochBatches.Count, value));
                 }
                 double trainLoss = batches > 0 ? sum / batches : double.NaN;
                 trainLosses.Add(trainLoss);
@@ -76,6 +105,7 @@ public static class TrainingLoop
                 double? valid = null;
                 if (validationLoss != null)
                 {
+                    hooks?.CheckAlive?.Invoke();
                     model.eval();
                     using (torch.no_grad()) valid = validationLoss();
                     validLosses.Add(valid.Value);
@@ -92,7 +122,9 @@ public static class TrainingLoop
                 var elapsed = watch.Elapsed;
                 var remaining = TimeSpan.FromTicks(elapsed.Ticks / epoch * (options.Epochs - epoch));
                 log?.Invoke($"epoch {epoch}/{options.Epochs}: training loss {trainLoss:G5}" + (valid.HasValue ? $", validation loss {valid.Value:G5}" : ""));
-                options.Progress?.Report(new TrainingProgress(epoch, options.Epochs, trainLoss, valid, elapsed, remaining));
+                var progress = new TrainingProgress(epoch, options.Epochs, trainLoss, valid, elapsed, remaining);
+                hooks?.EpochDone?.Invoke(progress);
+                options.Progress?.Report(progress);
 
                 if (options.CancellationToken.IsCancellationRequested) break;
                 if (options.EarlyStoppingPatience > 0 && validationLoss != null && sinceBest >= options.EarlyStoppingPatience)

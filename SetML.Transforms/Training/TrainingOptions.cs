@@ -2,16 +2,31 @@ using TorchSharp;
 
 namespace SetML.Training;
 
-/// <summary>Where a SetML network trains and predicts.</summary>
+/// <summary>Where a SetML network trains and predicts. The numbers are stored in saved models and never change.</summary>
 public enum SetDevice
 {
-    /// <summary>The CPU (always available).</summary>
-    Cpu,
-    /// <summary>An NVIDIA GPU through CUDA; requires a CUDA TorchSharp backend (docs/gpu.md). Fails clearly without one.</summary>
-    Cuda,
-    /// <summary>CUDA when <c>torch.cuda.is_available()</c>, else the CPU.</summary>
-    Auto,
+    /// <summary>
+    /// The default: the <c>MLContext</c> decides, as for ML.NET's own TorchSharp trainers. <c>MLContext.GpuDeviceId</c>
+    /// null → the CPU; set → that CUDA device when CUDA is available, otherwise the CPU if <c>MLContext.FallbackToCpu</c>
+    /// is true and an <see cref="InvalidOperationException"/> if it is false.
+    /// </summary>
+    Auto = 2,
+    /// <summary>The CPU (always available), whatever the MLContext says.</summary>
+    Cpu = 0,
+    /// <summary>
+    /// An NVIDIA GPU through CUDA, whatever the MLContext says (device <c>MLContext.GpuDeviceId</c>, or 0 when unset);
+    /// requires a CUDA TorchSharp backend (docs/gpu.md). Fails clearly without one, never falls back.
+    /// </summary>
+    Cuda = 1,
 }
+
+/// <summary>
+/// The device settings of an <c>MLContext</c> (<c>MLContext.GpuDeviceId</c>, <c>MLContext.FallbackToCpu</c>), which
+/// <see cref="SetDevice.Auto"/> follows.
+/// </summary>
+/// <param name="GpuDeviceId">The CUDA device to use; null = the CPU.</param>
+/// <param name="FallbackToCpu">Use the CPU when <paramref name="GpuDeviceId"/> is set but CUDA is not available (else an error).</param>
+public readonly record struct DeviceSettings(int? GpuDeviceId, bool FallbackToCpu);
 
 /// <summary>Learning-rate schedule (Step changes at epoch boundaries, Cosine after every mini-batch).</summary>
 public enum LearningRateSchedule
@@ -41,8 +56,12 @@ public class SetTrainingOptions
 {
     /// <summary>Random seed for weights, shuffling and dropout. Same seed → identical weights on CPU. Default: 0.</summary>
     public int Seed { get; set; }
-    /// <summary>Device to train and predict on. Default: <see cref="SetDevice.Cpu"/>.</summary>
-    public SetDevice Device { get; set; } = SetDevice.Cpu;
+    /// <summary>
+    /// Device to train and predict on. Default: <see cref="SetDevice.Auto"/> = what the MLContext says
+    /// (<c>MLContext.GpuDeviceId</c> and <c>MLContext.FallbackToCpu</c>, as ML.NET's TorchSharp trainers; the CPU when
+    /// they are unset). <see cref="SetDevice.Cpu"/> or <see cref="SetDevice.Cuda"/> here win over the MLContext.
+    /// </summary>
+    public SetDevice Device { get; set; } = SetDevice.Auto;
     /// <summary>Passes over the training data. Default: 20.</summary>
     public int Epochs { get; set; } = 20;
     /// <summary>Sets per mini-batch. Default: 32.</summary>
@@ -75,7 +94,12 @@ public class SetTrainingOptions
     /// <summary>Receives a <see cref="TrainingProgress"/> after every epoch (in addition to MLContext.Log). Not serialized.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IProgress<TrainingProgress>? Progress { get; set; }
-    /// <summary>Cancels training between mini-batches (the model trained so far is kept). Not serialized.</summary>
+    /// <summary>
+    /// Cancels training between mini-batches (the model trained so far is kept). Not serialized. ML.NET's own
+    /// cancellation (<c>MLContext.CancelExecution()</c>, which ML.NET 5 keeps internal and AutoML uses to stop a trial) is
+    /// also checked before every mini-batch; it makes <c>Fit</c> throw <see cref="OperationCanceledException"/>, as ML.NET's
+    /// trainers do.
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public CancellationToken CancellationToken { get; set; }
 
@@ -100,9 +124,10 @@ public static class TorchRuntime
     /// <summary>Serializes seeding + weight initialization, so concurrent trainings in one process stay deterministic.</summary>
     public static readonly object InitializationLock = new();
 
-    /// <summary>The TorchSharp device for <paramref name="device"/>.</summary>
-    /// <exception cref="InvalidOperationException">CUDA was asked for but is not available.</exception>
-    public static torch.Device Resolve(SetDevice device)
+    /// <summary>The TorchSharp device for <paramref name="device"/> under the MLContext's <paramref name="settings"/>.</summary>
+    /// <exception cref="InvalidOperationException">CUDA was asked for (by the options, or by the MLContext without
+    /// <see cref="DeviceSettings.FallbackToCpu"/>) but is not available, or the GPU index does not exist.</exception>
+    public static torch.Device Resolve(SetDevice device, DeviceSettings settings = default)
     {
         switch (device)
         {
@@ -112,10 +137,25 @@ public static class TorchRuntime
                     throw new InvalidOperationException(
                         "SetDevice.Cuda was requested, but CUDA is not available: this build uses a CPU libtorch, or no NVIDIA GPU/driver was found. " +
                         "Build with -p:SetMLTorchBackend=cuda-linux (or cuda-windows), or use SetDevice.Auto / SetDevice.Cpu. See docs/gpu.md.");
-                return torch.CUDA;
-            case SetDevice.Auto: return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+                return Gpu(settings.GpuDeviceId ?? 0);
+            case SetDevice.Auto:
+                if (settings.GpuDeviceId is not int id) return torch.CPU;
+                if (torch.cuda.is_available()) return Gpu(id);
+                if (settings.FallbackToCpu) return torch.CPU;
+                throw new InvalidOperationException(
+                    $"MLContext.GpuDeviceId is {id} but CUDA is not available (a CPU libtorch, or no NVIDIA GPU/driver), and MLContext.FallbackToCpu is false. " +
+                    "Set MLContext.FallbackToCpu = true to train on the CPU instead, build with -p:SetMLTorchBackend=cuda-linux (or cuda-windows), " +
+                    "or set the options' Device to SetDevice.Cpu. See docs/gpu.md.");
             default: throw new ArgumentOutOfRangeException(nameof(device), device, null);
         }
+    }
+
+    private static torch.Device Gpu(int index)
+    {
+        int count = torch.cuda.device_count();
+        if (index < 0 || index >= count)
+            throw new InvalidOperationException($"GPU {index} was requested (MLContext.GpuDeviceId), but this machine has {count} CUDA device(s): 0 to {count - 1}.");
+        return new torch.Device(DeviceType.CUDA, index);
     }
 
     /// <summary>Seeds TorchSharp's global generators (CPU and CUDA).</summary>

@@ -1,0 +1,82 @@
+using System.Reflection;
+using Microsoft.ML;
+using SetML.Training;
+
+namespace SetML.Tests.Api;
+
+/// <summary>
+/// Rules of SetML's public API, checked by reflection over SetML.Transforms and SetML.Trainers so that a new method or
+/// options class cannot break them unnoticed.
+/// </summary>
+[TestClass]
+public sealed class PublicApiTests
+{
+    private static readonly Assembly[] Libraries = { typeof(SetTransformsCatalog).Assembly, typeof(SetTrainersCatalog).Assembly };
+
+    private static IEnumerable<MethodBase> PublicMethods(Type t)
+    {
+        const BindingFlags flags = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+        return t.GetMethods(flags).Cast<MethodBase>().Concat(t.GetConstructors(flags))
+            .Where(m => m.IsPublic || m.IsFamily || m.IsFamilyOrAssembly);
+    }
+
+    /// <summary>
+    /// Issue 11: no element dimension has a default. A wrong d does not fail — 2-D points read as 1-D numbers still
+    /// train — so a caller must always say it: no public or protected parameter named <c>…elementDimension</c> is
+    /// optional, and every settable <c>…ElementDimension</c> property is a C# <c>required</c> member.
+    /// </summary>
+    [TestMethod]
+    public void ElementDimension_HasNoDefaultAnywhereInThePublicApi()
+    {
+        var types = Libraries.SelectMany(a => a.GetExportedTypes()).ToList();
+        var parameters = types.SelectMany(PublicMethods)
+            .SelectMany(m => m.GetParameters().Select(p => (Method: m, Parameter: p)))
+            .Where(x => x.Parameter.Name != null && x.Parameter.Name.EndsWith("elementDimension", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        var withDefault = parameters.Where(x => x.Parameter.IsOptional || x.Parameter.HasDefaultValue)
+            .Select(x => $"{x.Method.DeclaringType!.FullName}.{x.Method.Name}({x.Parameter.Name} = {x.Parameter.DefaultValue})").ToList();
+        Assert.IsEmpty(withDefault, "elementDimension parameters with a default:\n" + string.Join("\n", withDefault));
+        // The rule covers every catalog method: make sure the scan saw them (trainers, featurizers, set prediction).
+        Assert.IsTrue(parameters.Count >= 40, $"only {parameters.Count} elementDimension parameters found");
+
+        var properties = types.SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly))
+            .Where(p => p.Name.EndsWith("ElementDimension", StringComparison.Ordinal) && p.SetMethod is { IsPublic: true })
+            .ToList();
+        var notRequired = properties.Where(p => !p.CustomAttributes.Any(a => a.AttributeType.FullName == "System.Runtime.CompilerServices.RequiredMemberAttribute"))
+            .Select(p => $"{p.DeclaringType!.FullName}.{p.Name}").ToList();
+        Assert.IsEmpty(notRequired, "settable ElementDimension properties that are not 'required':\n" + string.Join("\n", notRequired));
+        Assert.IsTrue(properties.Count >= 2, $"only {properties.Count} settable ElementDimension properties found");
+    }
+
+    /// <summary>
+    /// Issue 14: as in ML.NET, every learned trainer and featurizer of the catalogs has a simple-arguments overload
+    /// (epochs, batchSize, learningRate) and an overload taking its options class, and the two agree on every other
+    /// parameter (same names, same order).
+    /// </summary>
+    [TestMethod]
+    public void EveryCatalogTrainerHasSimpleAndOptionsOverloads()
+    {
+        var catalogMethods = new[] { typeof(SetTransformsCatalog), typeof(SetTrainersCatalog), typeof(SetPredictionTrainers) }
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly))
+            .Where(m => m.ReturnType.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEstimator<>)))
+            .ToList();
+        var groups = catalogMethods.GroupBy(m => (m.DeclaringType, m.Name, Catalog: m.IsStatic ? m.GetParameters()[0].ParameterType : null)).ToList();
+        var problems = new List<string>();
+        int learned = 0;
+        foreach (var g in groups)
+        {
+            bool IsOptions(ParameterInfo p) => typeof(SetTrainingOptions).IsAssignableFrom(p.ParameterType);
+            var withOptions = g.Where(m => m.GetParameters().Any(IsOptions)).ToList();
+            if (withOptions.Count == 0 && g.Key.Name == nameof(SetTransformsCatalog.SetPooling)) continue;   // not learned: no training options
+            learned++;
+            var simple = g.Where(m => m.GetParameters().Select(p => p.Name).Intersect(new[] { "epochs", "batchSize", "learningRate" }).Count() == 3).ToList();
+            if (withOptions.Count != 1 || simple.Count != 1) { problems.Add($"{g.Key.DeclaringType!.Name}.{g.Key.Name}: {withOptions.Count} options and {simple.Count} simple overloads"); continue; }
+            var common = withOptions[0].GetParameters().Where(p => !IsOptions(p)).Select(p => p.Name);
+            var simpleCommon = simple[0].GetParameters().Select(p => p.Name).Where(n => n is not ("epochs" or "batchSize" or "learningRate"));
+            if (!common.SequenceEqual(simpleCommon))
+                problems.Add($"{g.Key.DeclaringType!.Name}.{g.Key.Name}: ({string.Join(", ", common)}) vs ({string.Join(", ", simpleCommon)})");
+        }
+        Assert.IsEmpty(problems, string.Join("\n", problems));
+        Assert.IsTrue(learned >= 20, $"only {learned} learned catalog methods found");
+    }
+}

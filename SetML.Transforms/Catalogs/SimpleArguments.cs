@@ -1,0 +1,25 @@
+using SetML.Training;
+
+namespace SetML;
+
+/// <summary>
+/// The simple-arguments catalog overloads (as ML.NET has them next to each <c>Options</c> overload): the few settings
+/// most often changed, by the same names as the options' properties. A null argument keeps the default of the options
+/// class, so each default lives in one place (the options property's documentation).
+/// </summary>
+internal static class SimpleArguments
+{
+    /// <summary>A new <typeparamref name="T"/> with the given settings applied (null = <typeparamref name="T"/>'s default).</summary>
+    public static T Options<T>(int? epochs, int? batchSize, double? learningRate) where T : SetTrainingOptions, new()
+    {
+        var options = new T();
+        if (epochs is int e) options.Epochs = e;
+        if (batchSize is int b) options.BatchSize = b;
+        if (learningRate is double lr) options.LearningRate = lr;
+        return options;
+    }
+
+    /// <summary>The options of an <c>Options</c> overload, or <see cref="ArgumentNullException"/> when null.</summary>
+    public static T Required<T>(T? options) where T : class => options ?? throw new ArgumentNullException(nameof(options),
+        "Pass an options object, or use the overload with simple arguments (epochs, batchSize, learningRate).");
+}
