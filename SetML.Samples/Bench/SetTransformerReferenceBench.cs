@@ -99,11 +99,11 @@ public sealed class SetTransformerReferenceBench : BenchSection
         {
             string refName = ReferenceName(name);
             string leaf = refName.Split('.').Last();
-            if (p.dim() == 1) p.fill_(leaf == "weight" && ("." + refName).Contains(".ln") ? 1.0 : 0.0);
+            if (p.dim() == 1) p.FillScalarInPlace(leaf == "weight" && ("." + refName).Contains(".ln") ? 1.0 : 0.0);
             else
             {
                 var u = DetUniform(p.numel(), NameSeed(refName)).view(p.shape);
-                p.copy_((u * 2 - 1) * Math.Sqrt(3.0 / p.shape[^1]));
+                p.copy_(u.MulScalar(2).SubScalar(1.0).MulScalar(Math.Sqrt(3.0 / p.shape[^1])));
             }
         }
     }
@@ -112,18 +112,18 @@ public sealed class SetTransformerReferenceBench : BenchSection
 
     private static Tensor DetUniform(long n, int seed)
     {
-        var i = torch.arange(n, dtype: ScalarType.Float64);
-        var x = torch.sin(i * 12.9898 + seed * 78.233) * 43758.5453;
+        var i = ScalarOps.Arange(n, dtype: ScalarType.Float64);
+        var x = torch.sin(i.MulScalar(12.9898).AddScalar(seed * 78.233)).MulScalar(43758.5453);
         return (x - x.floor()).to(ScalarType.Float32);
     }
 
     private static Tensor Data(int b, int n)
     {
         using var scope = torch.NewDisposeScope();
-        var cen = DetUniform(b * 4 * 2, 1).view(b, 4, 2) * 8 - 4;
-        var comp = (DetUniform(b * n, 2) * 4).floor().to(ScalarType.Int64).clamp_max(3).view(b, n);
-        var noise = (DetUniform(b * n * 2, 3).view(b, n, 2) - 0.5) * 0.6;
-        return (torch.gather(cen, 1, comp.unsqueeze(-1).expand(b, n, 2)) + noise).MoveToOuterDisposeScope();
+        var cen = DetUniform(b * 4 * 2, 1).view(b, 4, 2).MulScalar(8).SubScalar(4.0);
+        var comp = DetUniform(b * n, 2).MulScalar(4).floor().to(ScalarType.Int64).ClampMaxScalar(3L).view(b, n);
+        var noise = DetUniform(b * n * 2, 3).view(b, n, 2).SubScalar(0.5).MulScalar(0.6);
+        return torch.gather(cen, 1, comp.unsqueeze(-1).expand(b, n, 2)).Plus(noise).MoveToOuterDisposeScope();
     }
 
     /// <summary>Negative log-likelihood of X under the predicted mixture (reference's mog_nll).</summary>
@@ -133,7 +133,7 @@ public sealed class SetTransformerReferenceBench : BenchSection
         var mu = output[.., .., 1..3];
         var logSigma = output[.., .., 3..5];
         var zz = (x.unsqueeze(2) - mu.unsqueeze(1)) * torch.exp(-logSigma).unsqueeze(1);
-        var logN = -0.5 * zz.pow(2).sum(-1) - logSigma.sum(-1).unsqueeze(1) - Math.Log(2 * Math.PI);
-        return -torch.logsumexp(logN + logPi.unsqueeze(1), -1).mean();
+        var logN = (zz.Squared().sum(-1).MulScalar(-0.5) - logSigma.sum(-1).unsqueeze(1)).SubScalar(Math.Log(2 * Math.PI));
+        return -torch.logsumexp(logN.Plus(logPi.unsqueeze(1)), -1).mean();
     }
 }

@@ -17,11 +17,14 @@ public abstract class Sample
     /// <summary>Epochs when <c>--epochs</c> is not given.</summary>
     public virtual int DefaultEpochs => 10;
 
-    /// <summary>Options of this sample only (e.g. <c>--variants</c>), name → help line; each takes one value, read from <see cref="SampleContext.Options"/>.</summary>
-    public virtual IReadOnlyDictionary<string, string> Options { get; } = new Dictionary<string, string>();
-
     /// <summary>Extra help text printed by <c>NAME --help</c> (paper, data, what the table shows).</summary>
     public virtual string Help => Description;
+
+    /// <summary>
+    /// Options of this sample only, each taking a whole number ≥ 1 (e.g. <c>--elements 1e8</c>): name and help line.
+    /// Their values reach <see cref="Run"/> through <see cref="SampleContext.Option"/>.
+    /// </summary>
+    public virtual IReadOnlyList<(string Name, string Help)> Options => Array.Empty<(string, string)>();
 
     /// <summary>
     /// Runs the sample. Print a results table, add one row per model to <see cref="SampleContext.Results"/> (written to
@@ -45,7 +48,9 @@ public sealed class SampleContext
     /// <summary>Smoke-test mode (<c>--quick</c>): tiny data and models, seconds to run; the numbers mean nothing.</summary>
     public bool Quick { get; init; }
     /// <summary>Values of the sample's own options (<see cref="Sample.Options"/>) given on the command line.</summary>
-    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, long> SampleOptions { get; init; } = new Dictionary<string, long>();
+    /// <summary>The value of the sample's option <paramref name="name"/>, or <paramref name="defaultValue"/> when not given.</summary>
+    public long Option(string name, long defaultValue) => SampleOptions.TryGetValue(name, out var v) ? v : defaultValue;
     /// <summary>Where the sample prints.</summary>
     public TextWriter Out { get; init; } = Console.Out;
     /// <summary>Cancelled on Ctrl-C: stop training cleanly and still write what exists.</summary>

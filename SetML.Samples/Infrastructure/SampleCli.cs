@@ -77,7 +77,7 @@ public static class SampleCli
 
         // 2. Options.
         int? epochs = null; int seed = 0; var device = SetDevice.Cpu; string? outDir = null; bool quick = false;
-        var sampleOptions = new Dictionary<string, string>(StringComparer.Ordinal);
+        var sampleOptions = new Dictionary<string, long>();
         for (int i = first; i < args.Length; i++)
         {
             string a = args[i];
@@ -120,14 +120,13 @@ public static class SampleCli
                     outDir = Value();
                     if (string.IsNullOrWhiteSpace(outDir)) return Bad(o, sample, "--out needs a folder.");
                     break;
+                case var own when sample.Options.Any(so => so.Name == own):
+                    var ov = Value();
+                    if (!long.TryParse(ov?.Replace("_", ""), NumberStyles.AllowExponent | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var ol) || ol < 1)
+                        return Bad(o, sample, $"{own} needs a whole number ≥ 1, got '{ov ?? "(nothing)"}'.");
+                    sampleOptions[own] = ol;
+                    break;
                 default:
-                    if (sample.Options.ContainsKey(a))
-                    {
-                        var v = Value();
-                        if (string.IsNullOrWhiteSpace(v)) return Bad(o, sample, $"{a} needs a value.");
-                        sampleOptions[a] = v;
-                        break;
-                    }
                     return Bad(o, sample, a.StartsWith('-') ? $"unknown option '{a}'." : $"unexpected argument '{a}'.");
             }
         }
@@ -161,7 +160,7 @@ public static class SampleCli
             Device = device,
             OutputDirectory = outDir,
             Quick = quick,
-            Options = sampleOptions,
+            SampleOptions = sampleOptions,
             Out = o,
             Cancellation = cts.Token,
             ProgressFactory = liveHost != null ? liveHost.Create : label => new PlainProgress(label, o),
@@ -251,8 +250,8 @@ public static class SampleCli
         o.WriteLine(s.Help.Trim());
         o.WriteLine();
         o.WriteLine($"Default epochs: {s.DefaultEpochs}.");
-        foreach (var (name, help) in s.Options) o.WriteLine($"  {name.PadRight(16)} {help}");
         o.WriteLine(OptionsHelp.Replace("\n", Environment.NewLine).Replace("NAME", s.Name));
+        foreach (var (name, help) in s.Options) o.WriteLine($"  {(name + " N").PadRight(16)} {help}");
     }
 
     private static readonly JsonSerializerOptions Json = new()

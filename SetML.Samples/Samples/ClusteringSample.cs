@@ -86,7 +86,7 @@ public sealed class ClusteringSample : Sample
         var (x, mask) = SetBatch.Pad(sets.Select(s => s.Points).ToList(), 2);
         var w = torch.tensor(sets.SelectMany(s => s.Weights).ToArray(), new long[] { sets.Count, Components });
         var mu = torch.tensor(sets.SelectMany(s => s.Means).ToArray(), new long[] { sets.Count, Components, 2 });
-        var theta = AmortizedMixtureModelSpec.Join(w, mu, torch.full_like(mu, Sigma * Sigma));
+        var theta = AmortizedMixtureModelSpec.Join(w, mu, ScalarOps.FullLike(mu, Sigma * Sigma));
         return MixtureOfGaussians.LogLikelihoodPerPoint(theta, x.to(ScalarType.Float64), mask).mean().item<double>();
     }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using SetML.Samples.Infrastructure;
 using SetML.Samples.Reliability;
 
@@ -21,10 +20,9 @@ public sealed class FuzzSample : Sample
     public override int DefaultEpochs => 1;
 
     /// <inheritdoc />
-    public override IReadOnlyDictionary<string, string> Options { get; } = new Dictionary<string, string>
+    public override IReadOnlyList<(string Name, string Help)> Options => new[]
     {
-        ["--variants"] = "number of variants (default 5000; --quick: 44), spread over every golden file of every format version",
-        ["--golden"] = "the golden folder with v1/, v2/, … (default: SetML.Tests/Golden, found from the current folder upwards)",
+        ("--variants", "number of variants (default 5000; --quick: 44), spread over every golden file of every format version"),
     };
 
     /// <inheritdoc />
@@ -39,16 +37,11 @@ public sealed class FuzzSample : Sample
     public override int Run(SampleContext context)
     {
         var o = context.Out;
-        int variants = context.Quick ? 44 : 5000;
-        if (context.Options.TryGetValue("--variants", out var v) && (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out variants) || variants < 1))
+        int variants = (int)Math.Min(int.MaxValue, context.Option("--variants", context.Quick ? 44 : 5000));
+        string? golden = FindGolden();
+        if (golden == null)
         {
-            o.WriteLine($"Error: --variants needs a whole number ≥ 1, got '{v}'.");
-            return SampleCli.UsageError;
-        }
-        string? golden = context.Options.TryGetValue("--golden", out var g) ? g : FindGolden();
-        if (golden == null || !Directory.Exists(golden))
-        {
-            o.WriteLine("Error: no golden folder found (SetML.Tests/Golden from the current folder upwards); pass --golden DIR.");
+            o.WriteLine("Error: no golden folder found (SetML.Tests/Golden from the current folder upwards); run from the SetML checkout.");
             return SampleCli.UsageError;
         }
         var folders = Directory.GetDirectories(golden, "v*").Order(StringComparer.Ordinal).ToArray();

@@ -19,9 +19,9 @@ public sealed class SoakSample : Sample
     public override int DefaultEpochs => 50;
 
     /// <inheritdoc />
-    public override IReadOnlyDictionary<string, string> Options { get; } = new Dictionary<string, string>
+    public override IReadOnlyList<(string Name, string Help)> Options => new[]
     {
-        ["--predictions"] = "number of predictions (default 100000; --quick: 1000): half through one engine, half through 8 concurrent engines",
+        ("--predictions", "number of predictions (default 100000; --quick: 1000): half through one engine, half through 8 concurrent engines"),
     };
 
     /// <inheritdoc />
@@ -36,10 +36,10 @@ public sealed class SoakSample : Sample
     public override int Run(SampleContext context)
     {
         var o = context.Out;
-        int predictions = context.Quick ? 1000 : 100_000;
-        if (context.Options.TryGetValue("--predictions", out var p) && (!int.TryParse(p, out predictions) || predictions < 16))
+        int predictions = (int)Math.Min(int.MaxValue, context.Option("--predictions", context.Quick ? 1000 : 100_000));
+        if (predictions < 16)
         {
-            o.WriteLine($"Error: --predictions needs a whole number ≥ 16, got '{p}'.");
+            o.WriteLine($"Error: --predictions needs a whole number ≥ 16, got {predictions}.");
             return SampleCli.UsageError;
         }
         int every = Math.Max(1, predictions / 20);

@@ -241,7 +241,7 @@ public sealed class StreamingSample : Sample
                 else r = firstBatch ??= cnp.Encoder.forward(Context(0, Chunk), torch.ones(b, Chunk, dtype: ScalarType.Bool));
                 var (mu, sigma) = cnp.Decode(r, xy);
                 nll[s] += ConditionalNeuralProcess.GaussianNll(mu, sigma, y).sum().item<float>();
-                mse[s] += (mu - y).square().sum().item<float>();
+                mse[s] += (mu - y).Squared().sum().item<float>();
             }
             if (stream is { IsStarted: true }) stream.Finish().Dispose();
         }
@@ -265,7 +265,7 @@ public sealed class StreamingSample : Sample
         {
             using var scope = torch.NewDisposeScope();              // frees the chunk and its temporaries every iteration
             int n = (int)Math.Min(chunk, elements - done);
-            var x = torch.rand(new long[] { 1, n, 3 }, generator: generator) * 2 - 1;
+            var x = torch.rand(new long[] { 1, n, 3 }, generator: generator).MulScalar(2).SubScalar(1L);
             stream.Add(x, n == chunk ? mask : torch.ones(1, n, dtype: ScalarType.Bool));
             if (done / chunk % 100 == 0) { process.Refresh(); highest = Math.Max(highest, process.WorkingSet64); }
         }
@@ -335,10 +335,12 @@ internal sealed class ConditionalNeuralProcess : nn.Module
     {
         var input = torch.cat(new[] { r.unsqueeze(1).expand(-1, xy.shape[1], -1), xy }, 2);
         var output = decoder.forward(input);
-        return (output[.., .., 0], 0.01 + 0.99 * nn.functional.softplus(output[.., .., 1]));
+        // softplus(s) = max(s, 0) + log(1 + e^−|s|), written out: TorchSharp's softplus passes implicit temporary Scalars.
+        var sp = output[.., .., 1];
+        return (output[.., .., 0], nn.functional.relu(sp).Plus(sp.abs().neg().exp().log1p()).MulScalar(0.99).AddScalar(0.01));
     }
 
     /// <summary>Gaussian negative log-likelihood per target.</summary>
     public static Tensor GaussianNll(Tensor mu, Tensor sigma, Tensor y)
-        => 0.5 * Math.Log(2 * Math.PI) + sigma.log() + (y - mu).square() / (2 * sigma.square());
+        => sigma.log().Plus((y - mu).Squared() / sigma.Squared().MulScalar(2)).AddScalar(0.5 * Math.Log(2 * Math.PI));
 }

@@ -37,6 +37,22 @@ internal static class EncoderChecks
         }
     }
 
+    /// <summary>Asserts that each row of the embeddings <c>y [B, D]</c> is close to <paramref name="expected"/>[b] (AssertClose per set).</summary>
+    public static void AssertRowsClose(float[][] expected, Tensor y, double tol, string what)
+    {
+        var rows = Rows(y);
+        Assert.AreEqual(expected.Length, rows.Length, what + ": number of sets");
+        for (int i = 0; i < expected.Length; i++) AssertClose(expected[i], rows[i], tol, $"{what}, set {i}");
+    }
+
+    private static float[][] Rows(Tensor y)
+    {
+        var c = y.cpu().contiguous();
+        long b = c.shape[0], f = c.shape[1];
+        var flat = c.data<float>().ToArray();
+        return Enumerable.Range(0, (int)b).Select(i => flat[(int)(i * f)..(int)((i + 1) * f)]).ToArray();
+    }
+
     /// <summary>Permutation invariance: encoding a permuted set gives the same embedding.</summary>
     public static void PermutationInvariant(SetEncoder encoder, int seed = 1, int n = 7)
     {

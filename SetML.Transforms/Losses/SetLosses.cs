@@ -1,3 +1,4 @@
+using SetML.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -39,7 +40,7 @@ public static class SetLosses
     /// <summary>Elementwise cost of a difference (summed over the last axis by the callers).</summary>
     public static Tensor Elementwise(Tensor diff, PairwiseCost cost) => cost switch
     {
-        PairwiseCost.SquaredError => diff.square(),
+        PairwiseCost.SquaredError => diff.Squared(),
         PairwiseCost.Huber => nn.functional.huber_loss(diff, torch.zeros_like(diff), reduction: nn.Reduction.None, delta: 1.0),
         _ => throw new ArgumentOutOfRangeException(nameof(cost)),
     };
@@ -58,7 +59,7 @@ public static class SetLosses
         using var scope = torch.NewDisposeScope();
         CheckShapes(prediction, presence, target, targetMask);
         var p = presence ?? torch.ones(prediction.shape[0], prediction.shape[1], dtype: prediction.dtype, device: prediction.device);
-        var absentCost = Elementwise(1 - p, cost);                      // c(1 − p_i): cost of covering with element i
+        var absentCost = Elementwise(p.RSubScalar(1), cost);                      // c(1 − p_i): cost of covering with element i
         var allAbsent = Elementwise(p, cost).mean(new long[] { 1 });    // loss of a row with no targets
         var tm = targetMask.to_type(prediction.dtype);
         var nTarget = tm.sum(1);
@@ -68,15 +69,15 @@ public static class SetLosses
         using (torch.no_grad())
         {
             var d = PairwiseMatrix(prediction.detach(), target.detach(), cost);                   // [B, N, M]
-            jOfI = d.masked_fill(targetMask.logical_not().unsqueeze(1), double.PositiveInfinity).argmin(2);
-            iOfJ = (d + absentCost.detach().unsqueeze(2)).argmin(1);
+            jOfI = d.MaskedFillScalar(targetMask.logical_not().unsqueeze(1), double.PositiveInfinity).argmin(2);
+            iOfJ = d.Plus(absentCost.detach().unsqueeze(2)).argmin(1);
         }
         long dd = prediction.shape[2];
         var nearestTarget = target.gather(1, jOfI.unsqueeze(-1).expand(-1, -1, dd));
-        var a = (p * Pair(prediction, nearestTarget, cost)).sum(1) / p.sum(1).clamp_min(1e-6);
+        var a = (p * Pair(prediction, nearestTarget, cost)).sum(1) / p.sum(1).ClampMinScalar(1e-6);
         var covering = prediction.gather(1, iOfJ.unsqueeze(-1).expand(-1, -1, dd));
-        var b = ((Pair(covering, target, cost) + absentCost.gather(1, iOfJ)) * tm).sum(1) / nTarget.clamp_min(1);
-        var perSet = torch.where(nTarget > 0, a + b, allAbsent);
+        var b = (Pair(covering, target, cost).Plus(absentCost.gather(1, iOfJ)) * tm).sum(1) / nTarget.ClampMinScalar(1.0);
+        var perSet = torch.where(nTarget.GtScalar(0), a.Plus(b), allAbsent);
         return perSet.mean().MoveToOuterDisposeScope();
     }
 
@@ -93,13 +94,13 @@ public static class SetLosses
         CheckShapes(prediction, presence, target, targetMask);
         var p = presence ?? torch.ones(prediction.shape[0], prediction.shape[1], dtype: prediction.dtype, device: prediction.device);
         var matchIndex = HungarianMatch(prediction, p, target, targetMask, cost);     // [B, N] target index or −1
-        var matched = matchIndex.ge(0);
+        var matched = matchIndex.GeScalar(0);
         long dd = prediction.shape[2];
-        var safe = matchIndex.clamp_min(0).to(prediction.device);
+        var safe = matchIndex.ClampMinScalar(0L).to(prediction.device);
         var perSlot = target.shape[1] == 0
             ? Elementwise(p, cost)
             : torch.where(matched.to(prediction.device),
-                Pair(prediction, target.gather(1, safe.unsqueeze(-1).expand(-1, -1, dd)), cost) + Elementwise(1 - p, cost),
+                Pair(prediction, target.gather(1, safe.unsqueeze(-1).expand(-1, -1, dd)), cost).Plus(Elementwise(p.RSubScalar(1), cost)),
                 Elementwise(p, cost));
         return perSlot.mean(new long[] { 1 }).mean().MoveToOuterDisposeScope();
     }
@@ -121,7 +122,7 @@ public static class SetLosses
             {
                 var pd = presence.detach();
                 d = PairwiseMatrix(prediction.detach(), target.detach(), cost).to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
-                absent = Elementwise(1 - pd, cost).to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
+                absent = Elementwise(pd.RSubScalar(1), cost).to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
                 present = Elementwise(pd, cost).to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
                 tmask = targetMask.cpu().contiguous().data<bool>().ToArray();
             }
@@ -156,7 +157,7 @@ public static class SetLosses
         if (cost == PairwiseCost.SquaredError)
         {
             // ||a||² + ||b||² − 2 a·b, one batched matrix product (clamped: rounding can make it slightly negative).
-            d = (a.square().sum(-1).unsqueeze(2) + b.square().sum(-1).unsqueeze(1) - 2 * torch.bmm(a, b.transpose(1, 2))).clamp_min(0);
+            d = (a.Squared().sum(-1).unsqueeze(2).Plus(b.Squared().sum(-1).unsqueeze(1)) - torch.bmm(a, b.transpose(1, 2)).MulScalar(2)).ClampMinScalar(0.0);
         }
         else d = Pair(a.unsqueeze(2), b.unsqueeze(1), cost);
         return d.MoveToOuterDisposeScope();

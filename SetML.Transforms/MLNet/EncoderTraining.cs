@@ -55,11 +55,16 @@ internal static class EncoderTraining
             targets = targets.Concat(vTargets).ToArray();
         }
 
+        var chunkRandom = new Random(options.Seed ^ 0x0b1a5);                         // UMBC chunk draws: same seed, same model
         Tensor Loss(nn.Module network, Device device, int[] idx)
         {
             var (x, mask) = SetBatch.Pad(idx.Select(i => sets[i]).ToList(), elementDimension, device);
             var yt = torch.tensor(idx.Select(i => targets[i]).ToArray()).to(device);
-            return TaskLoss(task, regressionLoss, ((EncoderHeadNetwork)network).forward(x, mask), yt);
+            var net = (EncoderHeadNetwork)network;
+            var output = options.GradientChunkSize > 0
+                ? net.Head(ChunkedSetGradient.Encode(net.Encoder, x, mask, options.GradientChunkSize, chunkRandom))
+                : net.forward(x, mask);
+            return TaskLoss(task, regressionLoss, output, yt);
         }
         return SpecTraining.Fit(env, spec, options, sets.Count, Loss,
             $"{spec.Encoder.GetType().Name.Replace("Options", "")} {task} on '{setColumn}' (d = {elementDimension})", validationRows,

@@ -70,6 +70,20 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
     /// <summary>Rows per forward pass in <see cref="Transform"/>.</summary>
     public int PredictionBatchSize { get; }
 
+    /// <summary>
+    /// The memory one forward pass may use at prediction, in bytes (0 = <see cref="MemoryBudget.DefaultBytes"/>, half of
+    /// the memory available to the process). A batch whose estimated forward memory exceeds it is split; a row whose set
+    /// alone exceeds it raises <see cref="SetColumnException"/> (rule <see cref="SetRule.MemoryBudget"/>) before anything
+    /// is allocated. Set from <see cref="SetTrainingOptions.MemoryBudgetBytes"/> at <c>Fit</c>; not saved with the model
+    /// (the budget belongs to the machine): a loaded model starts at 0. May be changed at any time.
+    /// </summary>
+    public long MemoryBudgetBytes
+    {
+        get => _memoryBudgetBytes;
+        set => _memoryBudgetBytes = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "MemoryBudgetBytes must be ≥ 0 (0 = default).");
+    }
+    private long _memoryBudgetBytes;
+
     /// <summary>Names of the columns this transformer adds.</summary>
     public IReadOnlyList<string> OutputColumnNames => _outputs.Select(o => o.Name).ToArray();
 
@@ -169,6 +183,23 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
                     CheckVector(input, rows[i][r], firstRow + r);
             }
         }
+        // Memory: refuse a set whose forward pass alone exceeds the budget, split a batch that would — before any tensor exists.
+        var guard = new MemoryGuard(Spec, MemoryBudgetBytes, training: false, $"{nameof(SetModelTransformer)}.{nameof(MemoryBudgetBytes)}");
+        long[] Sizes(int r) => Spec.Inputs.Select((input, i) => input.Kind == ModelInputKind.Set ? (long)(rows[i][r].Length / input.ElementDimension) : 0L).ToArray();
+        int count = rows.Count == 0 ? 0 : rows[0].Count;
+        guard.CheckRows(count, Sizes, r => firstRow + r);
+        var parts = guard.Split(Enumerable.Range(0, count).ToArray(), Sizes);
+        if (parts.Count == 1) return PredictBatch(rows);
+        var results = parts.Select(part => (part, PredictBatch(rows.Select(input => (IReadOnlyList<float[]>)part.Select(r => input[r]).ToList()).ToList()))).ToList();
+        var merged = results[0].Item2.Select(a => Array.CreateInstance(a.GetType().GetElementType()!, count)).ToArray();
+        foreach (var (part, outputs) in results)
+            for (int k = 0; k < merged.Length; k++)
+                for (int j = 0; j < part.Length; j++) merged[k].SetValue(outputs[k].GetValue(j), part[j]);
+        return merged;
+    }
+
+    private Array[] PredictBatch(IReadOnlyList<IReadOnlyList<float[]>> rows)
+    {
         lock (_lock)
         {
             using var scope = torch.NewDisposeScope();

@@ -35,6 +35,15 @@ public sealed class SetPoolingEstimator : IEstimator<SetModelTransformer>
     /// <summary>Rows per batch when transforming. Default: 256.</summary>
     public int PredictionBatchSize { get; init; } = 256;
 
+    /// <summary>
+    /// Largest accepted number of elements per set (checked on every row; a larger set raises a
+    /// <see cref="SetColumnException"/> with rule <see cref="SetRule.MaximumSize"/>); 0 = no fixed limit. Default: 0.
+    /// </summary>
+    public int MaximumSetSize { get; set; }
+
+    /// <summary>The transformer's <see cref="SetModelTransformer.MemoryBudgetBytes"/> (0 = half of the available memory). Default: 0.</summary>
+    public long MemoryBudgetBytes { get; set; }
+
     /// <summary>Checks the set column and returns the (parameter-free) transformer.</summary>
     public SetModelTransformer Fit(IDataView input)
     {
@@ -42,11 +51,11 @@ public sealed class SetPoolingEstimator : IEstimator<SetModelTransformer>
         SetColumn.ValidateSchema(input.Schema, _input, _d);
         var spec = new SetPoolingModelSpec
         {
-            Inputs = { new ModelInput { ColumnName = _input, Kind = ModelInputKind.Set, ElementDimension = _d } },
+            Inputs = { new ModelInput { ColumnName = _input, Kind = ModelInputKind.Set, ElementDimension = _d, Rules = new SetRules { MaximumSetSize = MaximumSetSize } } },
             Kinds = _kinds.ToArray(),
             OutputColumnName = _output,
         };
-        return new SetModelTransformer(_env, spec, spec.CreateNetwork(), SetDevice.Cpu, PredictionBatchSize);
+        return new SetModelTransformer(_env, spec, spec.CreateNetwork(), SetDevice.Cpu, PredictionBatchSize) { MemoryBudgetBytes = MemoryBudgetBytes };
     }
 
     /// <inheritdoc />

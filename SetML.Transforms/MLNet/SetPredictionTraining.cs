@@ -46,16 +46,6 @@ internal static class SetPredictionTraining
         // An auto-encoder reconstructs its input, so an input set larger than the N slots is rejected at prediction too.
         if (featureColumn == labelColumn) input.Rules.MaximumSetSize = slots;
 
-        List<float[]> vFeatures, vLabels;
-        if (validationData != null)
-        {
-            vLabels = SetDataReader.ReadInput(validationData, labelInput);
-            vFeatures = featureColumn == labelColumn ? vLabels : SetDataReader.ReadInput(validationData, input);
-        }
-        else (features, labels, vFeatures, vLabels) = Split(features, labels, options.ValidationFraction, options.Seed);
-        CheckSizes(labelColumn, labels, d, slots);
-        CheckSizes(labelColumn, vLabels, d, slots);
-
         var setEncoder = options.SetEncoder is null ? null : SpecJson.Clone(options.SetEncoder);
         if (input.Kind == ModelInputKind.Set && setEncoder is null && decoderOptions is not DspnOptions)
             setEncoder = new RelaxedDeepSetsOptions { EmbeddingDimension = decoderOptions.LatentDimension, Slots = slots };
@@ -70,6 +60,21 @@ internal static class SetPredictionTraining
             MaximumSetSize = slots,
             LatentDimension = input.Kind == ModelInputKind.Set && setEncoder != null ? setEncoder.CreateEmbeddingDimension(input.ElementDimension) : decoderOptions.LatentDimension,
         };
+        // Memory: a set input whose training step alone would exceed the budget is refused before anything is allocated.
+        var guard = new MemoryGuard(spec, options.MemoryBudgetBytes, training: true, "MemoryBudgetBytes in the options");
+        CheckSlots(guard, spec, labelColumn, labels, d, options.MaximumSetSize);
+        CheckMemory(guard, input, features, "");
+        List<float[]> vFeatures, vLabels;
+        if (validationData != null)
+        {
+            vLabels = SetDataReader.ReadInput(validationData, labelInput);
+            vFeatures = featureColumn == labelColumn ? vLabels : SetDataReader.ReadInput(validationData, input);
+            CheckMemory(guard, input, vFeatures, " of the validation data");
+        }
+        else (features, labels, vFeatures, vLabels) = Split(features, labels, options.ValidationFraction, options.Seed);
+        CheckSizes(labelColumn, labels, d, slots);
+        CheckSizes(labelColumn, vLabels, d, slots);
+
         var loss = options.ResolveLoss(slots);
         ch.Info($"{labels.Count} training rows, {vLabels.Count} validation rows, up to {slots} elements of dimension {d}, loss {loss}.");
 
@@ -83,14 +88,37 @@ internal static class SetPredictionTraining
         if (device.type != DeviceType.CPU) network.to(device);
         try
         {
-            Train(network, input, features, labels, vFeatures, vLabels, d, loss, options, device, host, ch);
+            Train(network, input, features, labels, vFeatures, vLabels, d, loss, options, device, host, ch, guard);
         }
         catch
         {
             network.Dispose();
             throw;
         }
-        return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize);
+        return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize) { MemoryBudgetBytes = options.MemoryBudgetBytes };
+    }
+
+    // Largest sets first: when the model's N slots come from the largest set, that set is the one to name.
+    private static void CheckMemory(MemoryGuard guard, ModelInput input, List<float[]> rows, string where)
+    {
+        if (input.Kind != ModelInputKind.Set) return;
+        var order = Enumerable.Range(0, rows.Count).OrderByDescending(r => rows[r].Length).ToArray();
+        guard.CheckRows(order.Length, k => new[] { (long)(rows[order[k]].Length / input.ElementDimension) }, k => order[k], where);
+    }
+
+    // The decoder's N slots alone (N = MaximumSetSize, or the largest label set) must fit the budget.
+    private static void CheckSlots(MemoryGuard guard, SetPredictionModelSpec spec, string labelColumn, List<float[]> labels, int d, int maximumSetSize)
+    {
+        double bytes = guard.Bytes(1, new[] { 0L });
+        if (bytes <= guard.Budget) return;
+        string detail = $"a model with N = {spec.MaximumSetSize} slots would need about {MemoryBudget.Format(bytes)} per training set, more than the memory budget " +
+                        $"of {MemoryBudget.Format(guard.Budget)} (its set loss compares N predictions with up to N targets, quadratic in N). Nothing was allocated. ";
+        if (maximumSetSize > 0)
+            throw new ArgumentOutOfRangeException("MaximumSetSize", maximumSetSize, "MaximumSetSize is too large for the memory budget: " + detail + "Lower MaximumSetSize or raise MemoryBudgetBytes.");
+        int row = Enumerable.Range(0, labels.Count).MaxBy(r => labels[r].Length);
+        throw new SetColumnException(labelColumn, row, SetRule.MemoryBudget,
+            $"the label set has {labels[row].Length / d} elements, which makes N = {spec.MaximumSetSize}: " + detail +
+            "Set MaximumSetSize to the largest set the model should predict (larger label sets are then refused), raise MemoryBudgetBytes, or remove the row");
     }
 
     /// <summary>
@@ -116,10 +144,6 @@ internal static class SetPredictionTraining
         var sets = SetDataReader.ReadInput(data, input);
         if (sets.Count == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty (set column '{setColumn}').");
         int slots = options.MaximumSetSize > 0 ? options.MaximumSetSize : Math.Max(1, sets.Max(s => s.Length / d));
-        var vSets = validationData != null ? SetDataReader.ReadInput(validationData, input) : new List<float[]>();
-        if (validationData == null) (sets, _, vSets, _) = Split(sets, sets, options.ValidationFraction, options.Seed);
-        CheckSizes(setColumn, vSets, d, slots);
-
         var spec = new EncoderModelSpec
         {
             Inputs = { input },
@@ -128,6 +152,20 @@ internal static class SetPredictionTraining
             Task = SetTask.Regression,
             EmbeddingColumnName = outputColumn,
         };
+        // Memory of a training step of the whole auto-encoder (encoder on the set, decoder on N = slots).
+        var autoEncoderSpec = new SetPredictionModelSpec
+        {
+            Inputs = { input }, Decoder = decoderOptions, SetEncoder = spec.Encoder, ElementDimension = d, MaximumSetSize = slots,
+            LatentDimension = spec.Encoder.CreateEmbeddingDimension(d),
+        };
+        var guard = new MemoryGuard(autoEncoderSpec, options.MemoryBudgetBytes, training: true, "MemoryBudgetBytes in the options");
+        CheckSlots(guard, autoEncoderSpec, setColumn, sets, d, options.MaximumSetSize);
+        CheckMemory(guard, input, sets, "");
+        var vSets = validationData != null ? SetDataReader.ReadInput(validationData, input) : new List<float[]>();
+        if (validationData != null) CheckMemory(guard, input, vSets, " of the validation data");
+        if (validationData == null) (sets, _, vSets, _) = Split(sets, sets, options.ValidationFraction, options.Seed);
+        CheckSizes(setColumn, vSets, d, slots);
+
         var device = TorchRuntime.Resolve(options.Device, MLNetInternals.GetDeviceSettings(env));
         EncoderHeadNetwork network;
         SetDecoder decoder;
@@ -148,19 +186,22 @@ internal static class SetPredictionTraining
             Seed = options.Seed, Device = options.Device, Epochs = options.Epochs, BatchSize = options.BatchSize,
             LearningRate = options.LearningRate, WeightDecay = options.WeightDecay, Schedule = options.Schedule,
             StepSize = options.StepSize, StepGamma = options.StepGamma, GradientClipNorm = options.GradientClipNorm,
-            EarlyStoppingPatience = options.EarlyStoppingPatience, Progress = options.Progress, CancellationToken = options.CancellationToken,
+            EarlyStoppingPatience = options.EarlyStoppingPatience, OnDivergence = options.OnDivergence, MemoryBudgetBytes = options.MemoryBudgetBytes, Progress = options.Progress, CancellationToken = options.CancellationToken,
         };
-        Train(autoEncoder, input, sets, sets, vSets, vSets, d, loss, trainingOptions, device, host, ch);
+        Train(autoEncoder, input, sets, sets, vSets, vSets, d, loss, trainingOptions, device, host, ch, guard);
         network.eval();
-        return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize);
+        return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize) { MemoryBudgetBytes = options.MemoryBudgetBytes };
     }
 
-    /// <summary>The training loop of a set-prediction network over materialized rows.</summary>
+    /// <summary>The training loop of a set-prediction network over materialized rows (batches split to fit <paramref name="guard"/>).</summary>
     internal static void Train(SetPredictionNetwork network, ModelInput input, List<float[]> features, List<float[]> labels,
-        List<float[]> vFeatures, List<float[]> vLabels, int d, SetLossKind loss, SetTrainingOptions options, Device device, IHost host, IChannel ch)
+        List<float[]> vFeatures, List<float[]> vLabels, int d, SetLossKind loss, SetTrainingOptions options, Device device, IHost host, IChannel ch,
+        MemoryGuard? guard = null)
     {
         Action<string> log = msg => ch.Info(msg);
         using var monitor = new MLNetTrainingMonitor(host, "Training a set predictor");
+        IReadOnlyList<int[]> Split(List<float[]> f, int[] idx) => guard == null || input.Kind != ModelInputKind.Set
+            ? new[] { idx } : guard.Split(idx, i => new[] { (long)(f[i].Length / input.ElementDimension) });
         var cost = options is SetPredictionOptions p ? p.PairwiseCost : PairwiseCost.SquaredError;
         Tensor Loss(List<float[]> f, List<float[]> l, int[] idx)
         {
@@ -173,14 +214,18 @@ internal static class SetPredictionTraining
             double sum = 0;
             for (int start = 0; start < vLabels.Count; start += options.BatchSize)
             {
-                using var scope = torch.NewDisposeScope();
                 var idx = Enumerable.Range(start, Math.Min(options.BatchSize, vLabels.Count - start)).ToArray();
-                // DSPN's inner loop needs gradients, so the validation loss is computed with them (and then dropped).
-                using (torch.enable_grad()) sum += Loss(vFeatures, vLabels, idx).item<float>() * idx.Length;
+                foreach (var part in Split(vFeatures, idx))
+                {
+                    using var scope = torch.NewDisposeScope();
+                    // DSPN's inner loop needs gradients, so the validation loss is computed with them (and then dropped).
+                    using (torch.enable_grad()) sum += Loss(vFeatures, vLabels, part).item<float>() * part.Length;
+                }
             }
             return sum / vLabels.Count;
         };
-        var result = TrainingLoop.Run(network, options, labels.Count, idx => Loss(features, labels, idx), validation, log, hooks: monitor.Hooks);
+        var result = TrainingLoop.Run(network, options, labels.Count, idx => Loss(features, labels, idx), validation, log, hooks: monitor.Hooks,
+            split: idx => Split(features, idx));
         log($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
     }
 

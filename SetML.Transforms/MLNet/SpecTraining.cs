@@ -30,9 +30,26 @@ internal static class SpecTraining
     {
         MLNetInternals.EnsureSupportedVersion();
         options.Validate();
+        if (options.GradientChunkSize > 0 && spec is not EncoderModelSpec)
+            throw new ArgumentException(
+                $"GradientChunkSize (chunked unbiased-gradient training) applies to set → vector models with a mini-batch consistent encoder; {title} does not support it. Set it to 0.",
+                nameof(options));
         var host = env.Register("SetML");
         using var ch = host.Start(title);
         if (rows == 0) throw new InvalidOperationException($"No training rows: the data view given to Fit is empty ({title}).");
+        // Memory, before anything is allocated: a set whose training step alone exceeds the budget is refused (naming its
+        // row, in the validation data when it comes from there); larger batches are split below.
+        var guard = new MemoryGuard(spec, options.MemoryBudgetBytes, training: true, "MemoryBudgetBytes in the options");
+        long[] Sizes(int i) => new[] { (long)(setSize?.Invoke(i) ?? 0) };
+        if (setSize != null)
+        {
+            var validationIndex = validationRows?.Select((row, k) => (row, k)).ToDictionary(p => p.row, p => p.k) ?? new Dictionary<int, int>();
+            int firstValidation = validationRows is { Length: > 0 } ? validationRows.Min() : rows;
+            var trainingOrder = Enumerable.Range(0, firstValidation).ToArray();
+            guard.CheckRows(trainingOrder.Length, k => Sizes(trainingOrder[k]), k => trainingOrder[k]);
+            var validationOrder = validationIndex.Keys.OrderBy(r => r).ToArray();
+            guard.CheckRows(validationOrder.Length, k => Sizes(validationOrder[k]), k => validationIndex[validationOrder[k]], " of the validation data");
+        }
         var device = TorchRuntime.Resolve(options.Device, MLNetInternals.GetDeviceSettings(env));
         ch.Info($"Device: {device} (options.Device {options.Device}).");
         nn.Module network;
@@ -65,17 +82,22 @@ internal static class SpecTraining
             double sum = 0;
             for (int start = 0; start < valid.Length; start += options.BatchSize)
             {
-                using var scope = torch.NewDisposeScope();
                 var idx = valid.AsSpan(start, Math.Min(options.BatchSize, valid.Length - start)).ToArray();
-                sum += batchLoss(network, device, idx).item<float>() * idx.Length;
+                foreach (var part in Split(idx))
+                {
+                    using var scope = torch.NewDisposeScope();
+                    sum += batchLoss(network, device, part).item<float>() * part.Length;
+                }
             }
             return sum / valid.Length;
         }
+        IReadOnlyList<int[]> Split(int[] idx) => setSize == null ? new[] { idx } : guard.Split(idx, Sizes);
         try
         {
             using var monitor = new MLNetTrainingMonitor(host, title);
             var result = TrainingLoop.Run(network, options, train.Length, idx => batchLoss(network, device, idx.Select(i => train[i]).ToArray()),
-                valid.Length > 0 ? ValidationLoss : null, msg => ch.Info(msg), setSize == null ? null : i => setSize(train[i]), monitor.Hooks);
+                valid.Length > 0 ? ValidationLoss : null, msg => ch.Info(msg), setSize == null ? null : i => setSize(train[i]), monitor.Hooks,
+                setSize == null ? null : idx => guard.Split(idx, i => Sizes(train[i])));
             ch.Info($"Training finished after {result.EpochsRun} epochs (kept epoch {result.BestEpoch}).");
         }
         catch
@@ -83,7 +105,7 @@ internal static class SpecTraining
             network.Dispose();
             throw;
         }
-        return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize);
+        return new SetModelTransformer(env, spec, network, options.Device, options.PredictionBatchSize) { MemoryBudgetBytes = options.MemoryBudgetBytes };
     }
 
     public static ModelInput SetInput(string column, int d, SetModelOptions options) => new()

@@ -16,6 +16,18 @@ public static class StreamingExtensions
     /// Janossy, relation network, attention pooling, rFFp): their output depends on all elements at once.
     /// </exception>
     public static StreamingSetEncoder CreateStreamingEncoder(this SetModelTransformer model)
+        => StreamingSetEncoder.Create(MiniBatchConsistentEncoder(model));
+
+    /// <summary>
+    /// A <see cref="PartialSetEncoder"/> over the encoder of a trained set featurizer or set trainer: parts of a set are
+    /// encoded separately (<c>EncodePartial</c>, possibly on other machines with the same model file), merged
+    /// (<c>SetPartialState.Merge</c>) and finished (<c>Finish</c>) to the same embedding as encoding the whole set.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">As for <see cref="CreateStreamingEncoder"/>.</exception>
+    public static PartialSetEncoder CreatePartialEncoder(this SetModelTransformer model)
+        => PartialSetEncoder.Create(MiniBatchConsistentEncoder(model));
+
+    private static SetEncoder MiniBatchConsistentEncoder(SetModelTransformer model)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (model.Spec is not EncoderModelSpec spec || model.Network is not EncoderHeadNetwork network)
@@ -29,6 +41,6 @@ public static class StreamingExtensions
                     ? "the Set Transformer's self-attention and PMA softmax normalise over all elements of the set at once. "
                     : "its output depends on all elements of the set at once. ") +
                 "Train a SlotSetEncoder or DeepSets encoder to stream sets.");
-        return StreamingSetEncoder.Create(network.Encoder);
+        return network.Encoder;
     }
 }

@@ -126,6 +126,13 @@ public sealed class EncoderModelSpec : ModelSpec
         }
     }
 
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
+        => Encoder.EstimateForwardBytes(ElementDimension, batch, setSizes[0]) + ForwardMemory.Mlp(batch, HeadHiddenSizes, OutputSize + 2);
+
+    /// <inheritdoc />
+    public override string DescribeMemory() => $"{Encoder.GetType().Name.Replace("Options", "")} encoder, {Encoder.MemoryGrowth}";
+
     /// <summary>The mode of a Poisson distribution with rate λ: ⌊λ⌋ (for integer λ, λ − 1 and λ tie; ⌊λ⌋ is returned).</summary>
     public static float PoissonMode(float rate) => MathF.Floor(rate);
 

@@ -131,4 +131,18 @@ public abstract class ModelSpec
     /// <c>uint[]</c> (Key) or <c>float[][]</c> (vector, set, variable vector).
     /// </summary>
     public abstract Array[] Predict(nn.Module network, ModelInputBatch batch);
+
+    /// <summary>
+    /// Bytes the forward pass of this model allocates for <paramref name="batch"/> rows whose set inputs are padded to
+    /// <paramref name="setSizes"/>[i] elements (one entry per <see cref="Inputs"/> item; ignored for vector inputs).
+    /// Checked against the <see cref="Training.MemoryBudget"/> before any tensor is created. The base implementation
+    /// assumes an unknown quadratic cost (<see cref="ForwardMemory.UnknownEncoder"/>); every SetML model overrides it.
+    /// </summary>
+    public virtual double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
+        => Inputs.Select((input, i) => input.Kind == ModelInputKind.Set
+            ? ForwardMemory.UnknownEncoder(batch, setSizes[i], input.ElementDimension)
+            : (double)batch * input.VectorSize * ForwardMemory.FloatBytes).Sum();
+
+    /// <summary>What the forward memory grows with, for error messages (e.g. "SAB attention, quadratic in the set size").</summary>
+    public virtual string DescribeMemory() => $"{GetType().Name}, memory assumed quadratic in the set size";
 }

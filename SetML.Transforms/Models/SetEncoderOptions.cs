@@ -21,6 +21,18 @@ public abstract class SetEncoderOptions
 
     /// <summary>Whether the encoder is mini-batch consistent (can encode a set chunk by chunk; see docs/encoders.md).</summary>
     public virtual bool IsMiniBatchConsistent => false;
+
+    /// <summary>
+    /// Bytes of the activations the encoder's forward pass allocates for <paramref name="batch"/> sets padded to
+    /// <paramref name="setSize"/> elements of dimension <paramref name="elementDimension"/> (see <see cref="ForwardMemory"/>),
+    /// input included. SetML checks it against the memory budget before running a batch. The base implementation assumes
+    /// a cost quadratic in the set size (<see cref="ForwardMemory.UnknownEncoder"/>); override it in a custom encoder.
+    /// </summary>
+    public virtual double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+        => ForwardMemory.UnknownEncoder(batch, setSize, elementDimension);
+
+    /// <summary>How the encoder's memory grows with the set size n, for error messages.</summary>
+    public virtual string MemoryGrowth => "no estimate given, assumed quadratic in the set size";
 }
 
 /// <summary>Options of the <see cref="DeepSetsEncoder"/>: ρ(pool φ(x)).</summary>
@@ -45,6 +57,14 @@ public sealed class DeepSetsOptions : SetEncoderOptions
 
     /// <inheritdoc />
     public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+        => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
+           + ForwardMemory.Pooling(batch, setSize, LatentDimension) + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+
+    /// <inheritdoc />
+    public override string MemoryGrowth => "linear in the set size";
 
     /// <inheritdoc />
     public override SetEncoder CreateEncoder(int elementDimension)

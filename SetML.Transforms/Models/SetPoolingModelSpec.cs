@@ -52,6 +52,13 @@ public sealed class SetPoolingModelSpec : ModelSpec
             : Enumerable.Range(0, ElementDimension).Select(j => $"{k}[{j}]")).ToArray();
 
     /// <inheritdoc />
+    public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
+        => ForwardMemory.SetInput(batch, setSizes[0], ElementDimension) + Kinds.Length * ForwardMemory.Pooling(batch, setSizes[0], ElementDimension);
+
+    /// <inheritdoc />
+    public override string DescribeMemory() => "SetPooling, linear in the set size";
+
+    /// <inheritdoc />
     public override Array[] Predict(nn.Module network, ModelInputBatch batch)
         => new Array[] { EncoderModelSpec.Rows(((SetPoolingNetwork)network).forward(batch.X[0], batch.Mask[0]!)) };
 }

@@ -178,6 +178,14 @@ public sealed class RelaxedDeepSetsOptions : SetEncoderOptions
     /// <inheritdoc />
     public override SetEncoder CreateEncoder(int elementDimension)
         => new RelaxedDeepSetsEncoder(elementDimension, HiddenSizes, EmbeddingDimension, Pooling, Slots);
+
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+        => ForwardMemory.SetInput(batch, setSize, elementDimension + 1) + ForwardMemory.Mlp(batch * setSize, HiddenSizes, EmbeddingDimension)
+           + batch * Math.Max(setSize, Slots) * EmbeddingDimension * 3 * ForwardMemory.FloatBytes;
+
+    /// <inheritdoc />
+    public override string MemoryGrowth => "linear in the set size";
 }
 
 /// <summary>
@@ -215,6 +223,27 @@ public sealed class SetPredictionModelSpec : ModelSpec
             return new SetPredictionNetwork((InputEncoder ?? new MlpInputEncoderOptions()).CreateEncoder(input.VectorSize, LatentDimension), decoder);
         return new SetPredictionNetwork(SetEncoder?.CreateEncoder(input.ElementDimension), decoder);
     }
+
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
+    {
+        // Input: the set encoder (DSPN without SetEncoder encodes with its own g_enc, a relaxed Deep Sets of about this size).
+        var input = Inputs[0];
+        double inputBytes = input.Kind == ModelInputKind.Vector
+            ? (double)batch * input.VectorSize * 3 * ForwardMemory.FloatBytes
+            : (SetEncoder ?? new RelaxedDeepSetsOptions { EmbeddingDimension = LatentDimension }).EstimateForwardBytes(input.ElementDimension, batch, setSizes[0]);
+        // Decoder: N = MaximumSetSize slots; DSPN keeps the graph of every inner step (each a relaxed encoder pass on N slots).
+        int steps = Decoder is DspnOptions d ? Math.Max(d.InnerSteps, d.PredictionInnerSteps) + 1 : 1;
+        double decoderBytes = steps * 3.0 * new RelaxedDeepSetsOptions { EmbeddingDimension = LatentDimension }.EstimateForwardBytes(ElementDimension, batch, MaximumSetSize);
+        // The set loss (and the matching at prediction) compares the N slots with up to N elements: [B, N, N] costs.
+        double pairwise = batch * (double)MaximumSetSize * MaximumSetSize * 4 * ForwardMemory.FloatBytes;
+        return inputBytes + decoderBytes + pairwise;
+    }
+
+    /// <inheritdoc />
+    public override string DescribeMemory() => Inputs[0].Kind == ModelInputKind.Set
+        ? $"set predictor with a {(SetEncoder?.GetType().Name.Replace("Options", "") ?? "relaxed Deep Sets")} input encoder, {(SetEncoder?.MemoryGrowth ?? "linear in the set size")}"
+        : $"set predictor with N = {MaximumSetSize} slots, quadratic in N";
 
     /// <inheritdoc />
     public override IReadOnlyList<ModelOutputColumn> GetOutputColumns() => new[]

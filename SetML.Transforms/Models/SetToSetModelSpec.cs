@@ -47,6 +47,14 @@ public sealed class SetToSetModelSpec : ModelSpec
             new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.VariableVector),
         };
 
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
+        => ForwardMemory.SetInput(batch, setSizes[0], ElementDimension) + Encoder.StackBytes(batch, setSizes[0])
+           + (double)batch * setSizes[0] * OutputSize * 4 * ForwardMemory.FloatBytes;
+
+    /// <inheritdoc />
+    public override string DescribeMemory() => $"set → set attention stack, {Encoder.MemoryGrowth}";
+
     /// <summary>The training loss of network outputs <c>[B, N, K]</c> against per-element targets, over real elements only.</summary>
     /// <param name="output">Network output.</param>
     /// <param name="target">Regression: <c>[B, N, K]</c> targets; classification: <c>[B, N]</c> int64 classes.</param>
@@ -54,13 +62,13 @@ public sealed class SetToSetModelSpec : ModelSpec
     public Tensor Loss(Tensor output, Tensor target, Tensor mask)
     {
         using var scope = torch.NewDisposeScope();
-        var real = mask.sum(type: ScalarType.Float32).clamp_min(1);
+        var real = mask.sum(type: ScalarType.Float32).ClampMinScalar(1.0);
         Tensor loss;
         if (Task == SetToSetTask.Regression)
-            loss = (output - target).square().sum(-1).masked_fill(mask.logical_not(), 0).sum() / (real * OutputSize);
+            loss = (output - target).Squared().sum(-1).MaskedFillScalar(mask.logical_not(), 0).sum() / real.MulScalar(OutputSize);
         else
             loss = nn.functional.cross_entropy(output.view(-1, OutputSize), target.view(-1), reduction: nn.Reduction.None)
-                .view(mask.shape).masked_fill(mask.logical_not(), 0).sum() / real;
+                .view(mask.shape).MaskedFillScalar(mask.logical_not(), 0).sum() / real;
         return loss.MoveToOuterDisposeScope();
     }
 
@@ -152,11 +160,20 @@ public sealed class AmortizedMixtureModelSpec : ModelSpec
         };
     }
 
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
+        // The encoder, then the mixture's log-densities of every element under every component ([B, n, k, d], a few tensors).
+        => Encoder.EstimateForwardBytes(ElementDimension, batch, setSizes[0])
+           + (double)batch * setSizes[0] * Components * (ElementDimension * 4.0 + 4) * ForwardMemory.FloatBytes;
+
+    /// <inheritdoc />
+    public override string DescribeMemory() => $"amortized clustering with a {Encoder.GetType().Name.Replace("Options", "")} encoder, {Encoder.MemoryGrowth}";
+
     /// <summary>Splits θ <c>[B, k, 1 + 2d]</c> into weights π <c>[B, k]</c>, means <c>[B, k, d]</c> and variances σ² <c>[B, k, d]</c>.</summary>
     public static (Tensor Weights, Tensor Means, Tensor Variances) Split(Tensor theta, int d)
-        => (theta[.., .., 0].softmax(-1), theta[.., .., 1..(1 + d)], theta[.., .., (1 + d)..].mul(2).exp());
+        => (theta[.., .., 0].softmax(-1), theta[.., .., 1..(1 + d)], theta[.., .., (1 + d)..].MulScalar(2).exp());
 
     /// <summary>Inverse of <see cref="Split"/>: θ from weights <c>[B, k]</c>, means and variances <c>[B, k, d]</c>.</summary>
     public static Tensor Join(Tensor weights, Tensor means, Tensor variances)
-        => torch.cat(new[] { weights.clamp_min(1e-12).log().unsqueeze(-1), means, variances.clamp_min(1e-12).log().mul(0.5) }, -1);
+        => torch.cat(new[] { weights.ClampMinScalar(1e-12).log().unsqueeze(-1), means, variances.ClampMinScalar(1e-12).log().MulScalar(0.5) }, -1);
 }

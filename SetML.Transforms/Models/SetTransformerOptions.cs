@@ -64,6 +64,27 @@ public sealed class SetTransformerOptions : SetEncoderOptions
     /// <inheritdoc />
     public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension > 0 ? EmbeddingDimension : Seeds * Width;
 
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+    {
+        double n = setSize, bytes = ForwardMemory.SetInput(batch, n, elementDimension) + StackBytes(batch, n);
+        bytes += batch * n * 2.0 * Width * ForwardMemory.FloatBytes;                       // rFF before PMA
+        bytes += ForwardMemory.Attention(batch, Seeds, n, Width, Heads);                  // PMA_k: k seeds over n elements
+        if (Seeds > 1 && DecoderSelfAttention) bytes += ForwardMemory.Attention(batch, Seeds, Seeds, Width, Heads);
+        return bytes;
+    }
+
+    /// <summary>Bytes of the SAB/ISAB stack alone (eq. 13–14) on sets of <paramref name="setSize"/> elements.</summary>
+    public double StackBytes(double batch, double setSize)
+        => Layers * (UseInducedPoints
+            ? ForwardMemory.Attention(batch, InducingPoints, setSize, Width, Heads) + ForwardMemory.Attention(batch, setSize, InducingPoints, Width, Heads)
+            : ForwardMemory.Attention(batch, setSize, setSize, Width, Heads));
+
+    /// <inheritdoc />
+    public override string MemoryGrowth => UseInducedPoints
+        ? $"ISAB_{InducingPoints} attention, linear in the set size"
+        : "SAB attention, quadratic in the set size; UseInducedPoints = true makes it linear";
+
     /// <summary>False: attention normalises over the whole set, so chunks cannot be encoded separately and merged.</summary>
     public override bool IsMiniBatchConsistent => false;
 }

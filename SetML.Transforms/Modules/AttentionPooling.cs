@@ -34,7 +34,7 @@ public sealed class AttentionPoolingEncoder : SetEncoder
     {
         phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
         key = nn.Linear(latentDimension, attentionDimension, hasBias: false);
-        query = nn.Parameter(torch.randn(attentionDimension) * (1.0 / Math.Sqrt(attentionDimension)));
+        query = nn.Parameter(torch.randn(attentionDimension).MulScalar(1.0 / Math.Sqrt(attentionDimension)));
         rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation);
         scale = 1.0 / Math.Sqrt(attentionDimension);
         InputDimension = inputDimension;
@@ -57,10 +57,10 @@ public sealed class AttentionPoolingEncoder : SetEncoder
 
     private Tensor AttentionWeights(Tensor h, Tensor mask)
     {
-        var score = key.forward(h).matmul(query) * scale;                          // q · W_k h_i / √d_k   [B, N]
-        score = score.masked_fill(mask.logical_not(), -1e30f);                 // finite: an empty row stays NaN-free, also in backward
+        var score = key.forward(h).matmul(query).MulScalar(scale);                          // q · W_k h_i / √d_k   [B, N]
+        score = score.MaskedFillScalar(mask.logical_not(), -1e30);                 // finite: an empty row stays NaN-free, also in backward
         var a = score.softmax(-1);
-        return a.masked_fill(mask.logical_not(), 0);                               // padding (and empty sets) → 0
+        return a.MaskedFillScalar(mask.logical_not(), 0);                               // padding (and empty sets) → 0
     }
 
     /// <inheritdoc />

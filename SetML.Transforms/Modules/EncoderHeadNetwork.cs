@@ -27,6 +27,9 @@ public sealed class EncoderHeadNetwork : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>The embedding <c>[B, D]</c> of a batch of sets.</summary>
     public Tensor Embed(Tensor x, Tensor mask) => encoder.forward(x, mask);
 
+    /// <summary>The head applied to embeddings <c>[B, D]</c> (what <see cref="forward"/> does after the encoder).</summary>
+    public Tensor Head(Tensor embedding) => head.forward(embedding);
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x, Tensor mask)
     {

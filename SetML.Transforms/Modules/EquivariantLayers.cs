@@ -50,7 +50,7 @@ public sealed class PermutationEquivariantLayer : SetLayer
     {
         using var scope = torch.NewDisposeScope();
         var summary = MaskedPooling.Pool(x, mask, Pooling);                       // pool(X)   [B, d_in]
-        var h = lambda.forward(x) + gamma.forward(summary).unsqueeze(1);          // x Λ + b + pool(X) Γ
+        var h = lambda.forward(x).Plus(gamma.forward(summary).unsqueeze(1));          // x Λ + b + pool(X) Γ
         h = activation switch
         {
             Activation.ReLU => nn.functional.relu(h),

@@ -38,19 +38,19 @@ public sealed class FSPool : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         long nmax = x.shape[1];
-        var sorted = x.masked_fill(mask.unsqueeze(-1).logical_not(), float.NegativeInfinity)
+        var sorted = x.MaskedFillScalar(mask.unsqueeze(-1).logical_not(), double.NegativeInfinity)
                       .sort(1, descending: true).Values;                            // real elements first, per feature
         var n = mask.sum(1, keepdim: true);                                          // [B, 1]
-        var position = torch.arange(nmax, device: x.device).unsqueeze(0);            // [1, N]
+        var position = ScalarOps.Arange(nmax, device: x.device).unsqueeze(0);            // [1, N]
         var real = position.lt(n);                                                   // [B, N]
-        sorted = sorted.masked_fill(real.unsqueeze(-1).logical_not(), 0);
-        var r = position.to(ScalarType.Float32) / (n - 1).clamp_min(1).to(ScalarType.Float32) * Pieces;   // i/(n−1)·P
-        var lo = r.floor().clamp_max(Pieces - 1).to(ScalarType.Int64);              // knot left of r    [B, N]
+        sorted = sorted.MaskedFillScalar(real.unsqueeze(-1).logical_not(), 0);
+        var r = (position.to(ScalarType.Float32) / n.SubScalar(1).ClampMinScalar(1).to(ScalarType.Float32)).MulScalar(Pieces);   // i/(n−1)·P
+        var lo = r.floor().ClampMaxScalar(Pieces - 1).to(ScalarType.Int64);              // knot left of r    [B, N]
         var frac = (r - lo.to(ScalarType.Float32)).unsqueeze(-1);                   // [B, N, 1]
         var wt = weight.t();                                                         // [P+1, C]
         var left = wt.index_select(0, lo.flatten()).view(lo.shape[0], nmax, Features);
-        var right = wt.index_select(0, (lo + 1).flatten()).view(lo.shape[0], nmax, Features);
-        var w = left * (1 - frac) + right * frac;                                    // w_c(r)  [B, N, C]
+        var right = wt.index_select(0, lo.AddScalar(1).flatten()).view(lo.shape[0], nmax, Features);
+        var w = (left * frac.RSubScalar(1)).Plus(right * frac);                                    // w_c(r)  [B, N, C]
         return (sorted * w).sum(1).MoveToOuterDisposeScope();
     }
 

@@ -135,11 +135,11 @@ public sealed class JanossyEncoder : SetEncoder
             // Position p of the tuple is axis 1 + p of the [B, n, …, n, H] grid.
             var shape = Enumerable.Repeat(1L, k + 2).ToArray();
             shape[0] = b; shape[1 + p] = n; shape[k + 1] = proj.shape[2];
-            h = h + proj.view(shape);
+            h = h.Plus(proj.view(shape));
             tupleMask = tupleMask.logical_and(mask.view(shape[..^1]));
         }
         // Distinct elements: no two tuple positions index the same element.
-        var idx = torch.arange(n, device: x.device);
+        var idx = ScalarOps.Arange(n, device: x.device);
         for (int p = 0; p < k; p++)
             for (int q = p + 1; q < k; q++)
             {
@@ -162,13 +162,13 @@ public sealed class JanossyEncoder : SetEncoder
         var count = mask.sum(1);                                                  // [B]
         var canonical = CanonicalOrder(x, mask);                                  // [B, n] real first, lexicographic
         var xs = x.gather(1, canonical.unsqueeze(-1).expand(b, n, d));
-        var position = torch.arange(n, device: x.device);
+        var position = ScalarOps.Arange(n, device: x.device);
         var real = position.unsqueeze(0).lt(count.unsqueeze(1));                  // [B, n] after sorting
         // Random keys per (set, permutation, position); padding gets +∞ so it stays at the end.
         Tensor keys = training
             ? torch.rand(new long[] { b, p, n }, device: x.device)
             : HashKeys(p, n, x.device).unsqueeze(0).expand(b, -1, -1);
-        keys = keys.masked_fill(real.unsqueeze(1).logical_not(), double.PositiveInfinity);
+        keys = keys.MaskedFillScalar(real.unsqueeze(1).logical_not(), double.PositiveInfinity);
         var perm = keys.argsort(-1);                                              // [B, p, n]
         var e = psi!.forward(Activate(first.forward(xs)));                        // ψ(x)  [B, n, L]
         var seq = e.unsqueeze(1).expand(b, p, n, LatentDimension)
@@ -176,16 +176,16 @@ public sealed class JanossyEncoder : SetEncoder
                    .reshape(b * p, n, LatentDimension);
         var (outputs, hN) = gru!.forward(seq);                                    // [B·p, n, L]
         hN.Dispose();
-        var last = (count - 1).clamp_min(0).view(b, 1).expand(b, p).reshape(b * p, 1, 1).expand(b * p, 1, LatentDimension);
+        var last = count.SubScalar(1).ClampMinScalar(0).view(b, 1).expand(b, p).reshape(b * p, 1, 1).expand(b * p, 1, LatentDimension);
         var h = outputs.gather(1, last).view(b, p, LatentDimension).mean(new long[] { 1 });   // 1/p Σ_j
-        return h.masked_fill(count.eq(0).unsqueeze(-1), 0);                       // empty set → 0
+        return h.MaskedFillScalar(count.EqScalar(0).unsqueeze(-1), 0);                       // empty set → 0
     }
 
     // Lexicographic order of the real elements (stable sorts from the last feature to the first), padding last.
     private static Tensor CanonicalOrder(Tensor x, Tensor mask)
     {
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
-        var order = torch.arange(n, device: x.device).unsqueeze(0).expand(b, n).contiguous();
+        var order = ScalarOps.Arange(n, device: x.device).unsqueeze(0).expand(b, n).contiguous();
         for (long f = d - 1; f >= 0; f--)
         {
             var key = x[.., .., f].gather(1, order);
@@ -201,9 +201,9 @@ public sealed class JanossyEncoder : SetEncoder
     // not depend on the batch it is in (the same formula as the team's deterministic PyTorch references).
     private Tensor HashKeys(int p, long n, Device device)
     {
-        var j = torch.arange(p, dtype: ScalarType.Float64, device: device).unsqueeze(1);
-        var i = torch.arange(n, dtype: ScalarType.Float64, device: device).unsqueeze(0);
-        var s = torch.sin(i * 12.9898 + j * 78.233 + (PermutationSeed % 10007) * 3.7719 + 1.0) * 43758.5453;
+        var j = ScalarOps.Arange(p, dtype: ScalarType.Float64, device: device).unsqueeze(1);
+        var i = ScalarOps.Arange(n, dtype: ScalarType.Float64, device: device).unsqueeze(0);
+        var s = torch.sin(i.MulScalar(12.9898).Plus(j.MulScalar(78.233)).AddScalar((PermutationSeed % 10007) * 3.7719).AddScalar(1.0)).MulScalar(43758.5453);
         return s - s.floor();
     }
 }

@@ -61,7 +61,7 @@ public sealed class RelationNetworkEncoder : SetEncoder
         var w = first.weight!;
         var left = x.matmul(w.narrow(1, 0, d).t());                               // W₁ x_i   [B, n, H]
         var right = x.matmul(w.narrow(1, d, d).t());                              // W₂ x_j   [B, n, H]
-        var h = left.unsqueeze(2) + right.unsqueeze(1) + first.bias!;            // [B, n, n, H]
+        var h = left.unsqueeze(2).Plus(right.unsqueeze(1)).Plus(first.bias!);            // [B, n, n, H]
         h = activation switch
         {
             Activation.ReLU => nn.functional.relu(h),

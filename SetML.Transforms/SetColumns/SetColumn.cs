@@ -102,6 +102,11 @@ public enum SetRule
     MaximumSize,
     /// <summary>A label or auxiliary column value is invalid (e.g. NaN label, missing key).</summary>
     LabelValue,
+    /// <summary>
+    /// The model's forward pass on this set alone would need more memory than the memory budget
+    /// (<c>MemoryBudgetBytes</c>; see <see cref="Training.MemoryBudget"/>). Checked before any tensor is allocated.
+    /// </summary>
+    MemoryBudget,
 }
 
 /// <summary>

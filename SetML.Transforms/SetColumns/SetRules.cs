@@ -6,7 +6,11 @@ public sealed class SetRules
     /// <summary>Whether a set with zero elements is accepted. Default: true (encoders return a finite embedding for it).</summary>
     public bool AllowEmpty { get; set; } = true;
 
-    /// <summary>The largest accepted number of elements per set; 0 means no limit. Default: 0.</summary>
+    /// <summary>
+    /// The largest accepted number of elements per set; 0 means no limit (the memory budget still applies). Default: 0.
+    /// Set from the <c>MaximumSetSize</c> option of the trainer or featurizer, stored in the trained model and checked at
+    /// <c>Fit</c> and at every prediction.
+    /// </summary>
     public int MaximumSetSize { get; set; }
 
     /// <summary>
@@ -29,7 +33,8 @@ public sealed class SetRules
             throw new SetColumnException(columnName, row, SetRule.NonEmpty, "the set is empty, but this component needs at least one element");
         if (MaximumSetSize > 0 && n > MaximumSetSize)
             throw new SetColumnException(columnName, row, SetRule.MaximumSize,
-                $"the set has {n} elements, more than the configured maximum of {MaximumSetSize}");
+                $"the set has {n} elements, more than the maximum set size of {MaximumSetSize} this component accepts; " +
+                "raise MaximumSetSize in the trainer's or featurizer's options (0 = no limit) and fit again, or split the set");
         return n;
     }
 

@@ -64,7 +64,7 @@ public sealed class AdamW : IDisposable
         using var noGrad = torch.no_grad();
         using Scalar decay = (1 - LearningRate * WeightDecay).ToScalar(), b1 = _beta1.ToScalar(), oneMinusB1 = (1 - _beta1).ToScalar(),
             b2 = _beta2.ToScalar(), oneMinusB2 = (1 - _beta2).ToScalar(), eps = _eps.ToScalar(),
-            invSqrtBc2 = (1 / Math.Sqrt(bc2)).ToScalar(), negStep = (-LearningRate / bc1).ToScalar();
+            invSqrtBc2 = (1 / Math.Sqrt(bc2)).ToScalar(), negStep = (-LearningRate / bc1).ToScalar(), one = 1.ToScalar();
         for (int i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i];
@@ -74,7 +74,7 @@ public sealed class AdamW : IDisposable
             _m[i].mul_(b1).add_(g, oneMinusB1);
             _v[i].mul_(b2).addcmul_(g, g, oneMinusB2);
             using var denom = _v[i].sqrt();
-            denom.mul_(invSqrtBc2).add_(eps);
+            denom.mul_(invSqrtBc2).add_(eps, one);
             p.addcdiv_(_m[i], denom, negStep);
         }
     }

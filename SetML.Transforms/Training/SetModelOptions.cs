@@ -32,8 +32,24 @@ public class SetModelOptions : SetTrainingOptions
     public double Dropout { get; set; }
     /// <summary>Accept empty sets (they get a finite embedding). Default: true.</summary>
     public bool AllowEmptySets { get; set; } = true;
-    /// <summary>Largest accepted set size; 0 = unlimited. Default: 0.</summary>
+    /// <summary>
+    /// Largest accepted number of elements per set, checked on every row at <c>Fit</c> and at prediction (it is stored
+    /// in the model): a larger set raises a <c>SetColumnException</c> (rule <c>MaximumSize</c>) naming the column, the row,
+    /// the size and this limit. 0 = no fixed limit; sets are still refused when the model's forward pass on them alone
+    /// would exceed <see cref="SetTrainingOptions.MemoryBudgetBytes"/>. Default: 0.
+    /// </summary>
     public int MaximumSetSize { get; set; }
+    /// <summary>
+    /// Train on sets larger than one forward/backward pass can hold (UMBC's unbiased full-set gradient, Willette et al.
+    /// 2023): when &gt; 0, each training batch is encoded in chunks of this many elements, all without gradient, and the
+    /// gradient is taken through one uniformly drawn chunk, scaled by the number of chunks, with the rest of the state
+    /// held constant (<see cref="Modules.ChunkedSetGradient"/>). The loss value is exact and the gradient is an unbiased
+    /// estimate of the full-set gradient; activation memory depends on the chunk size, not on the set size. Needs a
+    /// mini-batch consistent encoder (Deep Sets, Slot Set Encoder). Prediction is unchanged (use a small
+    /// <see cref="SetTrainingOptions.PredictionBatchSize"/> or a streaming encoder for huge sets). Default: 0 (off: the
+    /// gradient of the whole set).
+    /// </summary>
+    public int GradientChunkSize { get; set; }
 
     /// <inheritdoc />
     public override void Validate()
@@ -41,6 +57,11 @@ public class SetModelOptions : SetTrainingOptions
         base.Validate();
         if (Dropout < 0 || Dropout >= 1) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
         if (MaximumSetSize < 0) throw new ArgumentOutOfRangeException(nameof(MaximumSetSize), MaximumSetSize, "MaximumSetSize must be ≥ 0.");
+        if (GradientChunkSize < 0) throw new ArgumentOutOfRangeException(nameof(GradientChunkSize), GradientChunkSize, "GradientChunkSize must be ≥ 0 (0 = off).");
+        if (GradientChunkSize > 0 && Encoder is { IsMiniBatchConsistent: false })
+            throw new ArgumentException(
+                $"GradientChunkSize = {GradientChunkSize} needs a mini-batch consistent encoder (DeepSets or SlotSetEncoder), but options.Encoder is " +
+                $"{Encoder.GetType().Name}, whose output depends on all elements at once, so a set cannot be encoded chunk by chunk.", nameof(GradientChunkSize));
     }
 }
 

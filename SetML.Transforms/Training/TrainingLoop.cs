@@ -10,7 +10,40 @@ namespace SetML.Training;
 /// <param name="TrainingLosses">Mean training loss per epoch.</param>
 /// <param name="ValidationLosses">Validation loss per epoch (empty without validation).</param>
 /// <param name="BestEpoch">1-based epoch whose weights were kept (the last one without validation).</param>
-public sealed record TrainingResult(int EpochsRun, IReadOnlyList<double> TrainingLosses, IReadOnlyList<double> ValidationLosses, int BestEpoch);
+public sealed record TrainingResult(int EpochsRun, IReadOnlyList<double> TrainingLosses, IReadOnlyList<double> ValidationLosses, int BestEpoch)
+{
+    /// <summary>
+    /// Set when training diverged and <see cref="SetTrainingOptions.OnDivergence"/> is
+    /// <see cref="DivergenceHandling.KeepLastGoodWeights"/>: what happened (the model holds the weights of <see cref="BestEpoch"/>).
+    /// </summary>
+    public TrainingDivergedException? Divergence { get; init; }
+}
+
+/// <summary>
+/// Training diverged: the loss of a mini-batch became NaN or ±∞ (or the loss could not be computed because the weights
+/// had become non-finite). The message names the epoch, the batch, the last finite loss, the learning rate and the likely
+/// cause. The exception holds no native resource: the partly trained network is freed before it is thrown.
+/// </summary>
+public sealed class TrainingDivergedException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public TrainingDivergedException(string message, int epoch, int batch, int batchesPerEpoch, double loss, double learningRate, Exception? inner = null)
+        : base(message, inner)
+    {
+        Epoch = epoch; Batch = batch; BatchesPerEpoch = batchesPerEpoch; Loss = loss; LearningRate = learningRate;
+    }
+
+    /// <summary>The 1-based epoch in which the loss stopped being finite.</summary>
+    public int Epoch { get; }
+    /// <summary>The 1-based mini-batch of that epoch.</summary>
+    public int Batch { get; }
+    /// <summary>Mini-batches per epoch.</summary>
+    public int BatchesPerEpoch { get; }
+    /// <summary>The non-finite loss (NaN or ±∞; NaN when the loss itself could not be computed).</summary>
+    public double Loss { get; }
+    /// <summary>The learning rate of that mini-batch.</summary>
+    public double LearningRate { get; }
+}
 
 /// <summary>Progress of a training run after one mini-batch (see <see cref="TrainingHooks.BatchDone"/>).</summary>
 /// <param name="Epoch">1-based epoch.</param>
@@ -54,9 +87,14 @@ public static class TrainingLoop
     /// <param name="log">Receives one line per epoch (wired to MLContext.Log by the ML.NET layer).</param>
     /// <param name="setSize">Size of training row i, for <see cref="SetTrainingOptions.GroupBatchesBySetSize"/>; null = unknown.</param>
     /// <param name="hooks">Cancellation check and progress callbacks of the host (the ML.NET layer); null = none.</param>
+    /// <param name="split">
+    /// Splits a mini-batch that would not fit the memory budget into parts (see <see cref="MemoryBudget"/>); null = never.
+    /// The gradient of a split batch is accumulated over its parts, each part's loss weighted by its share of the rows,
+    /// which equals the whole batch's gradient for losses that average over the rows of a batch (every SetML task loss).
+    /// </param>
     public static TrainingResult Run(nn.Module model, SetTrainingOptions options, int trainingCount,
         Func<int[], Tensor> batchLoss, Func<double>? validationLoss = null, Action<string>? log = null, Func<int, int>? setSize = null,
-        TrainingHooks? hooks = null)
+        TrainingHooks? hooks = null, Func<int[], IReadOnlyList<int[]>>? split = null)
     {
         options.Validate();
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
@@ -72,6 +110,9 @@ public static class TrainingLoop
         double best = double.PositiveInfinity;
         int bestEpoch = 0, sinceBest = 0, epoch = 0;
         Dictionary<string, Tensor>? bestState = null;
+        bool keepGood = options.OnDivergence == DivergenceHandling.KeepLastGoodWeights;
+        double firstLoss = double.NaN, lastFinite = double.NaN;
+        TrainingDivergedException? divergence = null;
         try
         {
             for (epoch = 1; epoch <= options.Epochs; epoch++)
@@ -87,17 +128,58 @@ public static class TrainingLoop
                     optimizer.LearningRate = LearningRate(options, epoch - 1 + (double)batches / epochBatches.Count);
                     using var scope = torch.NewDisposeScope();
                     optimizer.ZeroGrad();
-                    var loss = batchLoss(idx);
-                    double value = loss.item<float>();
-                    if (!double.IsFinite(value))
-                        throw new InvalidOperationException(
-                            $"Training diverged: the loss became {value} in epoch {epoch}. Lower the learning rate, enable GradientClipNorm, or check the labels.");
-                    loss.backward();
+                    var parts = split?.Invoke(idx) ?? new[] { idx };
+                    double value = 0;
+                    foreach (var part in parts)
+                    {
+                        // A split batch: each part's graph is freed before the next part runs.
+                        using var partScope = parts.Count > 1 ? torch.NewDisposeScope() : null;
+                        double partValue;
+                        Tensor loss;
+                        try
+                        {
+                            loss = batchLoss(part);
+                            partValue = loss.item<float>();
+                        }
+                        catch (Exception e) when (e is not SetML.SetColumns.SetColumnException && HasNonFiniteWeights(parameters))
+                        {
+                            // The weights went NaN/∞ in the previous step (finite loss, non-finite gradient), and the loss of
+                            // this batch could not even be computed (e.g. an assignment over NaN costs).
+                            divergence = Diverged(options, epoch, batches + 1, epochBatches.Count, double.NaN, optimizer.LearningRate, firstLoss, lastFinite, e);
+                            break;
+                        }
+                        if (!double.IsFinite(partValue))
+                        {
+                            divergence = Diverged(options, epoch, batches + 1, epochBatches.Count, partValue, optimizer.LearningRate, firstLoss, lastFinite, null);
+                            break;
+                        }
+                        double share = (double)part.Length / idx.Length;
+                        if (parts.Count > 1)
+                        {
+                            using var weight = share.ToScalar();
+                            loss = loss.mul(weight);
+                        }
+                        loss.backward();
+                        value += partValue * share;
+                    }
+                    if (divergence != null) break;
+                    if (double.IsNaN(firstLoss)) firstLoss = value;
+                    lastFinite = value;
                     if (options.GradientClipNorm > 0)
                         optimizer.ClipGradientNorm(options.GradientClipNorm);
                     optimizer.Step();
                     sum += value; batches++;
                     hooks?.BatchDone?.Invoke(new TrainingBatchProgress(epoch, options.Epochs, batches, epochBatches.Count, value));
+                }
+                if (divergence != null)
+                {
+                    if (!keepGood) throw divergence;
+                    if (bestState == null)
+                        throw new TrainingDivergedException(divergence.Message + " OnDivergence is KeepLastGoodWeights, but no epoch had finished " +
+                            "with finite losses (and, with validation, a finite validation loss), so there are no good weights to keep.",
+                            divergence.Epoch, divergence.Batch, divergence.BatchesPerEpoch, divergence.Loss, divergence.LearningRate, divergence.InnerException);
+                    log?.Invoke("WARNING: " + divergence.Message + $" Training stopped; the weights of epoch {bestEpoch} are kept (OnDivergence = KeepLastGoodWeights).");
+                    break;
                 }
                 double trainLoss = batches > 0 ? sum / batches : double.NaN;
                 trainLosses.Add(trainLoss);
@@ -117,7 +199,16 @@ public static class TrainingLoop
                     }
                     else sinceBest++;
                 }
-                else bestEpoch = epoch;
+                else
+                {
+                    bestEpoch = epoch;
+                    if (keepGood && !options.CancellationToken.IsCancellationRequested)
+                    {
+                        // Without validation, the last good weights are those at the end of the last finite epoch.
+                        DisposeState(bestState);
+                        bestState = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                    }
+                }
 
                 var elapsed = watch.Elapsed;
                 var remaining = TimeSpan.FromTicks(elapsed.Ticks / epoch * (options.Epochs - epoch));
@@ -133,7 +224,7 @@ public static class TrainingLoop
                     break;
                 }
             }
-            if (bestState != null && bestEpoch != trainLosses.Count)
+            if (bestState != null && (bestEpoch != trainLosses.Count || divergence != null))
             {
                 using (torch.no_grad())
                     foreach (var (name, p) in model.state_dict()) p.copy_(bestState[name]);
@@ -144,7 +235,39 @@ public static class TrainingLoop
             DisposeState(bestState);
             model.eval();
         }
-        return new TrainingResult(trainLosses.Count, trainLosses, validLosses, bestEpoch);
+        return new TrainingResult(trainLosses.Count, trainLosses, validLosses, bestEpoch) { Divergence = divergence };
+    }
+
+    private static bool HasNonFiniteWeights(IEnumerable<Tensor> parameters)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return parameters.Any(p => !p.isfinite().all().item<bool>());
+    }
+
+    /// <summary>The exception for a non-finite loss, with the likely cause read from the loss history.</summary>
+    private static TrainingDivergedException Diverged(SetTrainingOptions o, int epoch, int batch, int batches, double loss,
+        double learningRate, double firstLoss, double lastFinite, Exception? inner)
+    {
+        string what = inner == null ? $"the loss became {(double.IsNaN(loss) ? "NaN" : loss > 0 ? "+Infinity" : "-Infinity")}" : $"the weights became non-finite and the loss could not be computed ({inner.GetType().Name}: {inner.Message})";
+        string history = double.IsNaN(firstLoss) ? "no mini-batch had a finite loss yet"
+            : $"first loss {firstLoss:G4}, last finite loss {lastFinite:G4}";
+        string cause;
+        if (double.IsNaN(firstLoss))
+            cause = "the loss was not finite before any weight update, so the data is the likely cause: labels or set values of huge magnitude " +
+                    "(float32 overflows above ~3.4e38, and squared errors of values above ~1e19), or labels the loss cannot take. " +
+                    "Scale labels and set values (e.g. standardize them) before training.";
+        else if (lastFinite > 100 * Math.Max(Math.Abs(firstLoss), 1e-6) || inner != null)
+            cause = $"the loss grew from {firstLoss:G4} to {lastFinite:G4} before it broke, so the learning rate ({learningRate:G3}) is likely too high: " +
+                    "lower LearningRate (e.g. 10×) or set GradientClipNorm (e.g. 1). Unscaled labels or set values make this more likely.";
+        else
+            cause = $"the loss had not grown, so a single step broke it: the learning rate ({learningRate:G3}) may be too high for this batch, or " +
+                    "labels or set values are unscaled; lower LearningRate, set GradientClipNorm (e.g. 1), or standardize the data.";
+        string keep = o.OnDivergence == DivergenceHandling.KeepLastGoodWeights ? ""
+            : " Set OnDivergence = KeepLastGoodWeights to get the weights of the last good epoch instead of this exception.";
+        return new TrainingDivergedException(
+            $"Training diverged in epoch {epoch}, batch {batch} of {batches}: {what} ({history}). Likely cause: {cause}{keep}",
+            epoch, batch, batches, loss, learningRate, inner);
     }
 
     private static void DisposeState(Dictionary<string, Tensor>? state)

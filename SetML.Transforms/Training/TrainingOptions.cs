@@ -39,6 +39,20 @@ public enum LearningRateSchedule
     Cosine,
 }
 
+/// <summary>What <c>Fit</c> does when the training loss becomes NaN or ±∞ (see <see cref="SetTrainingOptions.OnDivergence"/>).</summary>
+public enum DivergenceHandling
+{
+    /// <summary><c>Fit</c> throws <see cref="TrainingDivergedException"/> (epoch, batch, likely cause); no model is returned.</summary>
+    Throw,
+    /// <summary>
+    /// Training stops at the diverging mini-batch and <c>Fit</c> returns the model with the last good weights: those of
+    /// the best validation epoch when a validation set is used (as early stopping keeps), otherwise those at the end of
+    /// the last epoch whose every mini-batch loss was finite. A warning with the same text as the exception goes to
+    /// <c>MLContext.Log</c>. When divergence happens before any good epoch, <c>Fit</c> throws as with <see cref="Throw"/>.
+    /// </summary>
+    KeepLastGoodWeights,
+}
+
 /// <summary>Progress of a training run, reported after every epoch.</summary>
 /// <param name="Epoch">1-based epoch just finished.</param>
 /// <param name="Epochs">Total epochs planned.</param>
@@ -89,6 +103,28 @@ public class SetTrainingOptions
     /// false (plain shuffling).
     /// </summary>
     public bool GroupBatchesBySetSize { get; set; }
+    /// <summary>
+    /// What happens when a mini-batch loss becomes NaN or ±∞ (too high a learning rate, unscaled labels or set values).
+    /// Default: <see cref="DivergenceHandling.Throw"/> — <c>Fit</c> throws <see cref="TrainingDivergedException"/>, whose
+    /// message names the epoch, the batch, the loss history and the likely cause; the exception holds no native memory,
+    /// and no half-trained model is returned, even with early stopping on (a diverged run usually means a setting to fix).
+    /// <see cref="DivergenceHandling.KeepLastGoodWeights"/>: training stops there and <c>Fit</c> returns the model with the
+    /// weights of the best validation epoch (with validation, the weights early stopping would keep) or else of the last
+    /// epoch that finished with finite losses, and logs a warning. Without validation this costs one copy of the
+    /// weights per epoch.
+    /// </summary>
+    public DivergenceHandling OnDivergence { get; set; } = DivergenceHandling.Throw;
+    /// <summary>
+    /// The memory one forward pass may use, in bytes, at <c>Fit</c> (a training step needs
+    /// <see cref="MemoryBudget.TrainingFactor"/> × its forward pass) and at prediction (copied to
+    /// <c>SetModelTransformer.MemoryBudgetBytes</c>). Before a batch becomes tensors, the model's estimate of its forward
+    /// memory — linear in the set size for Deep Sets, ISAB, PMA, pooling and slot encoders, quadratic for SAB and relation
+    /// networks — is compared with it: a batch over the budget is split (the results do not change), and a single set
+    /// over it is refused with a <c>SetColumnException</c> (rule <c>MemoryBudget</c>) naming the column, the row, the set
+    /// size and how large a set fits, before any allocation. 0 = <see cref="MemoryBudget.DefaultBytes"/>, half of the
+    /// memory available to the process. Default: 0.
+    /// </summary>
+    public long MemoryBudgetBytes { get; set; }
     /// <summary>Batch size used at prediction time by the transformer. Default: 64.</summary>
     public int PredictionBatchSize { get; set; } = 64;
     /// <summary>Receives a <see cref="TrainingProgress"/> after every epoch (in addition to MLContext.Log). Not serialized.</summary>
@@ -112,6 +148,7 @@ public class SetTrainingOptions
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be > 0.");
         if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0.");
         if (ValidationFraction < 0 || ValidationFraction >= 1) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
+        if (MemoryBudgetBytes < 0) throw new ArgumentOutOfRangeException(nameof(MemoryBudgetBytes), MemoryBudgetBytes, "MemoryBudgetBytes must be ≥ 0 (0 = half of the available memory).");
         if (GradientClipNorm < 0) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "GradientClipNorm must be ≥ 0.");
         if (Schedule == LearningRateSchedule.Step && (StepSize < 1 || StepGamma <= 0))
             throw new ArgumentOutOfRangeException(nameof(StepSize), "Step schedule needs StepSize ≥ 1 and StepGamma > 0.");

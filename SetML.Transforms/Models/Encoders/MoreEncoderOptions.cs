@@ -42,6 +42,25 @@ public sealed class SlotSetEncoderOptions : SetEncoderOptions
     public override bool IsMiniBatchConsistent => true;
 
     /// <inheritdoc />
+    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+    {
+        double bytes = ForwardMemory.SetInput(batch, setSize, elementDimension), n = setSize;
+        int width = elementDimension;
+        if (PhiOutputDimension > 0) { bytes += ForwardMemory.Mlp(batch * n, PhiHiddenSizes, PhiOutputDimension); width = PhiOutputDimension; }
+        foreach (int k in SlotCounts)
+        {
+            // k(X), v(X) [B, n, d̂]; M, sigmoid, +ε, normalised, masked [B, n, K]; max/min aggregation: W·v [B, n, K, d̂].
+            bytes += batch * n * (2.0 * AttentionDimension + 5.0 * k) * ForwardMemory.FloatBytes + batch * (double)k * SlotDimension * 4 * ForwardMemory.FloatBytes;
+            if (Aggregation is PoolingKind.Max or PoolingKind.Min) bytes += batch * n * k * 2.0 * AttentionDimension * ForwardMemory.FloatBytes;
+            n = k;
+        }
+        return bytes + ForwardMemory.Mlp(batch, RhoHiddenSizes, Math.Max(EmbeddingDimension, 1));
+    }
+
+    /// <inheritdoc />
+    public override string MemoryGrowth => "linear in the set size";
+
+    /// <inheritdoc />
     public override int CreateEmbeddingDimension(int elementDimension)
         => EmbeddingDimension > 0 ? EmbeddingDimension : Validated().SlotCounts[^1] * AttentionDimension;
 
@@ -86,6 +105,15 @@ public sealed class FSPoolOptions : SetEncoderOptions
     public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
 
     /// <inheritdoc />
+    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+        // φ; then per element and channel: masked copy, sorted values, sort indices (int64), masked, and the piecewise weights (~6 tensors).
+        => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
+           + batch * setSize * LatentDimension * 11.0 * ForwardMemory.FloatBytes + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+
+    /// <inheritdoc />
+    public override string MemoryGrowth => "linear in the set size (plus a sort)";
+
+    /// <inheritdoc />
     public override SetEncoder CreateEncoder(int elementDimension)
     {
         if (Pieces < 1) throw new ArgumentException("Pieces must be ≥ 1.", nameof(Pieces));
@@ -122,6 +150,34 @@ public sealed class JanossyOptions : SetEncoderOptions
     public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
 
     /// <inheritdoc />
+    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+    {
+        double n = setSize, bytes = ForwardMemory.SetInput(batch, n, elementDimension);
+        int first = PhiHiddenSizes.Length > 0 ? PhiHiddenSizes[0] : LatentDimension;
+        if (Mode == JanossyMode.KAry)
+        {
+            // Every k-tuple of elements: the summed projections [B, n^k, H] (k partial sums), masks, then the rest of φ.
+            double tuples = batch * Math.Pow(n, TupleSize);
+            bytes += batch * n * first * TupleSize * ForwardMemory.FloatBytes
+                   + tuples * ((TupleSize + 1.0) * first * ForwardMemory.FloatBytes + TupleSize + 2)
+                   + ForwardMemory.Mlp(tuples, PhiHiddenSizes.Skip(1), LatentDimension) + ForwardMemory.Pooling(batch, Math.Pow(n, TupleSize), LatentDimension);
+        }
+        else
+        {
+            // p permutations of the set through a GRU: the permuted sequences, the GRU's outputs and gates, sort keys.
+            double p = Math.Max(TrainingPermutations, InferencePermutations);
+            bytes += ForwardMemory.Mlp(batch * n, PhiHiddenSizes, LatentDimension) + batch * n * 3 * 8.0
+                   + batch * p * n * (12.0 * LatentDimension * ForwardMemory.FloatBytes + 12 + 8);
+        }
+        return bytes + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+    }
+
+    /// <inheritdoc />
+    public override string MemoryGrowth => Mode == JanossyMode.KAry
+        ? $"{TupleSize}-ary Janossy pooling over all {TupleSize}-tuples, growing as n^{TupleSize} in the set size n"
+        : "π-SGD over sampled permutations, linear in the set size";
+
+    /// <inheritdoc />
     public override SetEncoder CreateEncoder(int elementDimension)
         => new JanossyEncoder(elementDimension, Mode, TupleSize, PhiHiddenSizes, LatentDimension, TrainingPermutations,
             InferencePermutations, PermutationSeed, RhoHiddenSizes, EmbeddingDimension, Activation);
@@ -151,6 +207,15 @@ public sealed class EquivariantDeepSetsOptions : SetEncoderOptions
     public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
 
     /// <inheritdoc />
+    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+        // Each rFFp layer: the linear maps of the element and of the pooled set, their difference, the activation, a masked copy.
+        => ForwardMemory.SetInput(batch, setSize, elementDimension) + LayerSizes.Sum(w => batch * setSize * (5.0 * w * ForwardMemory.FloatBytes + 1))
+           + ForwardMemory.Pooling(batch, setSize, LayerSizes.Length > 0 ? LayerSizes[^1] : elementDimension) + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+
+    /// <inheritdoc />
+    public override string MemoryGrowth => "linear in the set size";
+
+    /// <inheritdoc />
     public override SetEncoder CreateEncoder(int elementDimension)
         => new EquivariantDeepSetsEncoder(elementDimension, LayerSizes, LayerPooling, Pooling, RhoHiddenSizes, EmbeddingDimension, Activation);
 }
@@ -176,6 +241,18 @@ public sealed class RelationNetworkOptions : SetEncoderOptions
     public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
 
     /// <inheritdoc />
+    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+    {
+        double pairs = batch * setSize * setSize;   // g on every ordered pair (x_i, x_j): [B, n², 2d] → [B, n², latent]
+        return ForwardMemory.SetInput(batch, setSize, elementDimension) + pairs * (2.0 * elementDimension * ForwardMemory.FloatBytes + 2)
+               + ForwardMemory.Mlp(pairs, GHiddenSizes, LatentDimension) + pairs * (LatentDimension * ForwardMemory.FloatBytes + 1)
+               + ForwardMemory.Mlp(batch, FHiddenSizes, EmbeddingDimension);
+    }
+
+    /// <inheritdoc />
+    public override string MemoryGrowth => "all pairs of elements, quadratic in the set size";
+
+    /// <inheritdoc />
     public override SetEncoder CreateEncoder(int elementDimension)
         => new RelationNetworkEncoder(elementDimension, GHiddenSizes, LatentDimension, PairPooling, FHiddenSizes, EmbeddingDimension, Activation);
 }
@@ -199,6 +276,14 @@ public sealed class AttentionPoolingOptions : SetEncoderOptions
 
     /// <inheritdoc />
     public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+    /// <inheritdoc />
+    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+        => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
+           + batch * setSize * (AttentionDimension + 5.0) * ForwardMemory.FloatBytes + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+
+    /// <inheritdoc />
+    public override string MemoryGrowth => "linear in the set size";
 
     /// <inheritdoc />
     public override SetEncoder CreateEncoder(int elementDimension)

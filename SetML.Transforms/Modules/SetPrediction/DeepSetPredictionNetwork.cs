@@ -43,7 +43,7 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
         this.encoder = encoder;
         // Ŷ⁽⁰⁾ ~ U(0, 1) and presence 0.5, as in the authors' code.
         initialSet = nn.Parameter(torch.rand(1, slots, encoder.InputDimension));
-        initialPresence = nn.Parameter(torch.full(1, slots, 0.5));
+        initialPresence = nn.Parameter(ScalarOps.Full(new long[] { 1, slots }, 0.5));
         InnerSteps = innerSteps;
         InnerLearningRate = innerLearningRate;
         RepresentationWeight = representationWeight;
@@ -77,7 +77,7 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
     {
         using var scope = torch.NewDisposeScope();
         var diff = encoder.forward(elements, presence) - z;
-        return (SetLosses.Elementwise(diff, RepresentationCost).mean(new long[] { -1 }).sum() / RepresentationBatch).MoveToOuterDisposeScope();
+        return (SetLosses.Elementwise(diff, RepresentationCost).mean(new long[] { -1 }).sum().DivScalar(RepresentationBatch)).MoveToOuterDisposeScope();
     }
 
     /// <summary>One inner step (Algorithm 1, line 5) without momentum, with the presence clamp; returns the new state.</summary>
@@ -95,10 +95,10 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
         Tensor gy = g[0], gp = g[1];
         if (Momentum > 0)
         {
-            velocity = (velocity.Y is null ? gy : Momentum * velocity.Y + gy, velocity.P is null ? gp : Momentum * velocity.P + gp);
+            velocity = (velocity.Y is null ? gy : velocity.Y.MulScalar(Momentum).Plus(gy), velocity.P is null ? gp : velocity.P.MulScalar(Momentum).Plus(gp));
             (gy, gp) = (velocity.Y!, velocity.P!);
         }
-        return new PredictedSetState(state.Elements - InnerLearningRate * gy, (state.Presence - InnerLearningRate * gp).clamp(0, 1));
+        return new PredictedSetState(state.Elements - gy.MulScalar(InnerLearningRate), (state.Presence - gp.MulScalar(InnerLearningRate)).ClampScalar(0, 1));
     }
 
     /// <inheritdoc />
@@ -109,7 +109,7 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
         // The inner loop needs gradients even when predicting under no_grad.
         using var grad = torch.enable_grad();
         var zz = training ? z : z.detach();
-        var state = new PredictedSetState(initialSet.expand(b, -1, -1), initialPresence.expand(b, -1).clamp(0, 1));
+        var state = new PredictedSetState(initialSet.expand(b, -1, -1), initialPresence.expand(b, -1).ClampScalar(0, 1));
         if (!training) state = Detached(state, requiresGrad: true);
         var states = new List<PredictedSetState>(t + 1) { state };
         (Tensor?, Tensor?) velocity = (null, null);
@@ -131,5 +131,5 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
 
     /// <summary>λ·L_repr(Y, z): makes the target set itself encode to z (paper eq. 6).</summary>
     public override Tensor? AuxiliaryLoss(Tensor z, Tensor target, Tensor targetMask)
-        => RepresentationWeight > 0 ? RepresentationWeight * RepresentationLoss(target, targetMask.to_type(target.dtype), z) : null;
+        => RepresentationWeight > 0 ? RepresentationLoss(target, targetMask.to_type(target.dtype), z).MulScalar(RepresentationWeight) : null;
 }

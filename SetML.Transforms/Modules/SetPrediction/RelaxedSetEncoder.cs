@@ -72,8 +72,8 @@ public sealed class RelaxedDeepSetsEncoder : SetEncoder
         var h = phi.forward(torch.cat(new[] { x, p.unsqueeze(-1) }, -1)) * p.unsqueeze(-1);   // p_i φ([y_i, p_i])
         var pooled = Pooling switch
         {
-            RelaxedPooling.Sum => h.sum(1) * scale,
-            RelaxedPooling.Mean => h.sum(1) / p.sum(1, keepdim: true).clamp_min(1e-6),
+            RelaxedPooling.Sum => h.sum(1).MulScalar(scale),
+            RelaxedPooling.Mean => h.sum(1) / p.sum(1, keepdim: true).ClampMinScalar(1e-6),
             _ => FsPool(h),
         };
         return pooled.MoveToOuterDisposeScope();
@@ -86,6 +86,6 @@ public sealed class RelaxedDeepSetsEncoder : SetEncoder
             throw new ArgumentException($"FSPool pooling reads at most {slots} slots, but the set has {h.shape[1]} rows.");
         if (h.shape[1] < slots) h = nn.functional.pad(h, new long[] { 0, 0, 0, slots - h.shape[1] });
         var all = torch.ones(h.shape[0], slots, dtype: ScalarType.Bool, device: h.device);
-        return fspool!.forward(h, all) * scale;
+        return fspool!.forward(h, all).MulScalar(scale);
     }
 }

@@ -132,11 +132,11 @@ public sealed class SetPredictionNetwork : nn.Module
         var states = decoder.Decode(z, training: true);
         Tensor total = torch.zeros(1, dtype: target.dtype, device: target.device).squeeze();
         foreach (var s in states)
-            total = total + (loss == SetLossKind.Chamfer
+            total = total.Plus(loss == SetLossKind.Chamfer
                 ? SetLosses.Chamfer(s.Elements, s.Presence, target, targetMask, cost)
                 : SetLosses.Hungarian(s.Elements, s.Presence, target, targetMask, cost));
-        total = total / states.Count;
-        if (Input != SetPredictionInput.SharedSetEncoder && decoder.AuxiliaryLoss(z, target, targetMask) is { } aux) total = total + aux;
+        total = total.DivScalar(states.Count);
+        if (Input != SetPredictionInput.SharedSetEncoder && decoder.AuxiliaryLoss(z, target, targetMask) is { } aux) total = total.Plus(aux);
         return total.MoveToOuterDisposeScope();
     }
 }

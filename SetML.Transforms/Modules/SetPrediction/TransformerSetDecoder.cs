@@ -79,7 +79,7 @@ public sealed class TransformerSetDecoder : SetDecoder
         InitialSet = initialSet;
         memory = nn.Linear(latentDimension, memoryTokens * modelDimension);
         // Learned: one vector per slot. Sampled: μ (one shared row) and log σ.
-        this.slots = nn.Parameter(torch.randn(initialSet == InitialSetKind.Learned ? slots : 1, modelDimension) * 0.5);
+        this.slots = nn.Parameter(torch.randn(initialSet == InitialSetKind.Learned ? slots : 1, modelDimension).MulScalar(0.5));
         logScale = nn.Parameter(torch.zeros(modelDimension));
         for (int i = 0; i < layerCount; i++) layers.Add(new SetRefinementLayer(modelDimension, heads));
         outputNorm = nn.LayerNorm(modelDimension);
@@ -109,7 +109,7 @@ public sealed class TransformerSetDecoder : SetDecoder
                 using var gen = new Generator(12345, z.device);
                 eps = torch.randn(new long[] { 1, Slots, modelDimension }, dtype: z.dtype, device: z.device, generator: gen).expand(b, -1, -1);
             }
-            s = slots.unsqueeze(0) + logScale.exp() * eps;
+            s = slots.unsqueeze(0).Plus(logScale.exp() * eps);
         }
         foreach (var layer in layers) s = layer.forward(s, mem);
         var h = outputNorm.forward(s);

@@ -35,7 +35,7 @@ public static class MaskedAttention
         var qh = q.view(b, nq, heads, dh).transpose(1, 2);          // [B, h, nq, dh]
         var kh = k.view(b, nk, heads, dh).transpose(1, 2);          // [B, h, nk, dh]
         var vh = v.view(b, nk, heads, dh).transpose(1, 2);          // [B, h, nk, dh]
-        var logits = torch.matmul(qh, kh.transpose(2, 3)).mul_(1.0 / Math.Sqrt(dh)); // Q_j K_jᵀ / √(d/h)
+        var logits = torch.matmul(qh, kh.transpose(2, 3)).MulScalarInPlace(1.0 / Math.Sqrt(dh)); // Q_j K_jᵀ / √(d/h)
         Tensor weights;
         if (keyMask is null)
         {
@@ -46,9 +46,9 @@ public static class MaskedAttention
             var real = keyMask.view(b, 1, 1, nk);
             var nonEmpty = keyMask.any(1).view(b, 1, 1, 1);
             // −∞ on padded keys, except in empty sets (kept finite there, then zeroed): no NaN, no NaN gradient.
-            weights = logits.masked_fill(real.logical_not().logical_and(nonEmpty), float.NegativeInfinity)
+            weights = logits.MaskedFillScalar(real.logical_not().logical_and(nonEmpty), double.NegativeInfinity)
                             .softmax(-1)
-                            .masked_fill(nonEmpty.logical_not(), 0);
+                            .MaskedFillScalar(nonEmpty.logical_not(), 0);
         }
         var o = torch.matmul(weights, vh);                           // [B, h, nq, dh]
         return o.transpose(1, 2).reshape(b, nq, d).MoveToOuterDisposeScope(); // concat over heads

@@ -25,8 +25,8 @@ public static class MixtureOfGaussians
         var mu = theta[.., .., 1..(int)(1 + d)];                             // [B, k, d]
         var logSigma = theta[.., .., (int)(1 + d)..];                        // [B, k, d]
         var z = (x.unsqueeze(2) - mu.unsqueeze(1)) * (-logSigma).exp().unsqueeze(1); // [B, N, k, d]
-        var logN = z.square().sum(-1).mul(-0.5) - logSigma.sum(-1).unsqueeze(1) - 0.5 * d * Math.Log(2 * Math.PI);
-        return (logN + logPi.unsqueeze(1)).MoveToOuterDisposeScope();
+        var logN = (z.Squared().sum(-1).MulScalar(-0.5) - logSigma.sum(-1).unsqueeze(1)).SubScalar(0.5 * d * Math.Log(2 * Math.PI));
+        return logN.Plus(logPi.unsqueeze(1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -36,8 +36,8 @@ public static class MixtureOfGaussians
     public static Tensor LogLikelihoodPerPoint(Tensor theta, Tensor x, Tensor mask)
     {
         using var scope = torch.NewDisposeScope();
-        var lp = LogJoint(theta, x).logsumexp(-1).masked_fill(mask.logical_not(), 0);    // [B, N]
-        var n = mask.sum(1, type: lp.dtype).clamp_min(1);
+        var lp = LogJoint(theta, x).logsumexp(-1).MaskedFillScalar(mask.logical_not(), 0);    // [B, N]
+        var n = mask.sum(1, type: lp.dtype).ClampMinScalar(1.0);
         return (lp.sum(1) / n).MoveToOuterDisposeScope();
     }
 
@@ -59,12 +59,12 @@ public static class MixtureOfGaussians
         var m = mask.unsqueeze(-1).to(x.dtype);                                    // [B, N, 1]
         var r = LogJoint(theta, x).softmax(-1) * m;                                // responsibilities [B, N, k]
         var nk = r.sum(1);                                                         // [B, k]
-        var n = m.sum(1).clamp_min(1);                                             // [B, 1]
-        var nkSafe = nk.clamp_min(1e-12).unsqueeze(-1);                            // [B, k, 1]
+        var n = m.sum(1).ClampMinScalar(1.0);                                             // [B, 1]
+        var nkSafe = nk.ClampMinScalar(1e-12).unsqueeze(-1);                            // [B, k, 1]
         var mu = torch.matmul(r.transpose(1, 2), x) / nkSafe;                      // [B, k, d]
-        var ex2 = torch.matmul(r.transpose(1, 2), x.square()) / nkSafe;            // [B, k, d]
-        var variance = (ex2 - mu.square()).clamp_min(1e-8);
-        var logPi = (nk / n).clamp_min(1e-12).log();                               // [B, k]
-        return torch.cat(new[] { logPi.unsqueeze(-1), mu, variance.log().mul(0.5) }, -1).MoveToOuterDisposeScope();
+        var ex2 = torch.matmul(r.transpose(1, 2), x.Squared()) / nkSafe;            // [B, k, d]
+        var variance = (ex2 - mu.Squared()).ClampMinScalar(1e-8);
+        var logPi = (nk / n).ClampMinScalar(1e-12).log();                               // [B, k]
+        return torch.cat(new[] { logPi.unsqueeze(-1), mu, variance.log().MulScalar(0.5) }, -1).MoveToOuterDisposeScope();
     }
 }

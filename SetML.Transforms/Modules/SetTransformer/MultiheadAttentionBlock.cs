@@ -74,9 +74,9 @@ public sealed class MultiheadAttentionBlock : nn.Module<Tensor, Tensor, Tensor?,
         var q = fc_q.forward(x);
         var attention = fc_o.forward(MaskedAttention.Multihead(q, fc_k.forward(y), fc_v.forward(y), Heads, keyMask)); // eq. 4–5
         if (dropout > 0 && training) attention = nn.functional.dropout(attention, dropout, training);
-        var h = q + attention;                                   // eq. 7
+        var h = q.Plus(attention);                                   // eq. 7
         if (ln_h is not null) h = ln_h.forward(h);
-        var output = h + nn.functional.relu(rff.forward(h));     // eq. 6
+        var output = h.Plus(nn.functional.relu(rff.forward(h)));     // eq. 6
         if (ln_out is not null) output = ln_out.forward(output);
         return output.MoveToOuterDisposeScope();
     }

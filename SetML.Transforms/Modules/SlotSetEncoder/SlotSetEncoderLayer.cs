@@ -51,10 +51,10 @@ public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
         if (slotCount < 1) throw new ArgumentOutOfRangeException(nameof(slotCount), slotCount, "A Slot Set Encoder needs at least one slot.");
         if (initialization == SlotInitialization.Random)
         {
-            mu = nn.Parameter(torch.randn(1, slotDimension) * (1.0 / Math.Sqrt(slotDimension)));
-            logSigma = nn.Parameter(torch.full(1, slotDimension, Math.Log(1.0 / Math.Sqrt(slotDimension))));
+            mu = nn.Parameter(torch.randn(1, slotDimension).MulScalar(1.0 / Math.Sqrt(slotDimension)));
+            logSigma = nn.Parameter(ScalarOps.Full(new long[] { 1, slotDimension }, Math.Log(1.0 / Math.Sqrt(slotDimension))));
         }
-        else slots = nn.Parameter(torch.randn(slotCount, slotDimension) * (1.0 / Math.Sqrt(slotDimension)));
+        else slots = nn.Parameter(torch.randn(slotCount, slotDimension).MulScalar(1.0 / Math.Sqrt(slotDimension)));
         norm = nn.LayerNorm(slotDimension);
         q = nn.Linear(slotDimension, attentionDimension, hasBias: false);
         k = nn.Linear(inputDimension, attentionDimension, hasBias: false);
@@ -119,7 +119,7 @@ public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
                 eps = torch.randn(new long[] { 1, slotCount, SlotDimension }, generator: generator).to(mu!.device)
                     .expand(batchSize, -1, -1);
             }
-            s = mu + logSigma!.exp() * eps;                                   // eq. 2: S ~ N(μ, diag σ)
+            s = mu.Plus(logSigma!.exp() * eps);                                   // eq. 2: S ~ N(μ, diag σ)
         }
         return s.MoveToOuterDisposeScope();
     }
@@ -134,10 +134,10 @@ public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
         var query = q.forward(norm.forward(slots));                          // q(LayerNorm(S))        [B, K, d̂]
         var keys = k.forward(x);                                              // k(X)                   [B, n, d̂]
         var values = v.forward(x);                                            // v(X)                   [B, n, d̂]
-        var m = keys.matmul(query.transpose(1, 2)) * scale;                   // M = k(X) q(S)ᵀ / √d̂   [B, n, K]   eq. 3
-        var attn = m.sigmoid() + 1e-8;                                        // Algorithm 2, line 10
+        var m = keys.matmul(query.transpose(1, 2)).MulScalar(scale);                   // M = k(X) q(S)ᵀ / √d̂   [B, n, K]   eq. 3
+        var attn = m.sigmoid().AddScalar(1e-8);                                        // Algorithm 2, line 10
         var w = attn / attn.sum(-1, keepdim: true);                           // normalise over slots    eq. 4
-        w = w.masked_fill(mask.unsqueeze(-1).logical_not(), 0);
+        w = w.MaskedFillScalar(mask.unsqueeze(-1).logical_not(), 0);
         Tensor result;
         if (Aggregation is PoolingKind.Sum or PoolingKind.Mean)
             result = w.transpose(1, 2).matmul(values);                        // Ŝ = Wᵀ · v(X)          [B, K, d̂]

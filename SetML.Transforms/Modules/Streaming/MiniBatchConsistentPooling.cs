@@ -21,32 +21,47 @@ public static class MiniBatchConsistentPooling
     /// </summary>
     public static Tensor Partial(Tensor values, Tensor mask, PoolingKind kind)
     {
+        if (values.shape[1] == 0)                                  // an empty chunk: max/min cannot reduce over 0 elements
+        {
+            var shape = values.shape.Where((_, axis) => axis != 1).ToArray();
+            return Empty(shape, kind, values.device).to(values.dtype);
+        }
         using var scope = torch.NewDisposeScope();
         var m = mask;
         while (m.dim() < values.dim()) m = m.unsqueeze(-1);
         var padding = m.logical_not();
+        // Explicit Scalars held to the end: an implicit temporary can be finalized while libtorch reads it
+        // ("Expected false to be true", seen streaming 10^7 elements).
+        using var fill = Neutral(kind).ToScalar();
         Tensor result = kind switch
         {
-            PoolingKind.Sum or PoolingKind.Mean => values.masked_fill(padding, 0).sum(1),
-            PoolingKind.Max => values.masked_fill(padding, float.NegativeInfinity).amax(new long[] { 1 }),
-            PoolingKind.Min => values.masked_fill(padding, float.PositiveInfinity).amin(new long[] { 1 }),
+            PoolingKind.Sum or PoolingKind.Mean => values.masked_fill(padding, fill).sum(1),
+            PoolingKind.Max => values.masked_fill(padding, fill).amax(new long[] { 1 }),
+            PoolingKind.Min => values.masked_fill(padding, fill).amin(new long[] { 1 }),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
         return result.MoveToOuterDisposeScope();
     }
 
     /// <summary>The neutral partial state of shape <paramref name="shape"/> (what an empty chunk contributes).</summary>
-    public static Tensor Empty(long[] shape, PoolingKind kind, Device? device = null) => kind switch
+    public static Tensor Empty(long[] shape, PoolingKind kind, Device? device = null)
     {
-        PoolingKind.Max => torch.full(shape, float.NegativeInfinity, device: device),
-        PoolingKind.Min => torch.full(shape, float.PositiveInfinity, device: device),
-        _ => torch.zeros(shape, device: device),
+        using var fill = Neutral(kind).ToScalar();
+        return torch.full(shape, fill, device: device);
+    }
+
+    /// <summary>The neutral element of g: 0 for sum/mean, −∞ for max, +∞ for min.</summary>
+    private static float Neutral(PoolingKind kind) => kind switch
+    {
+        PoolingKind.Max => float.NegativeInfinity,
+        PoolingKind.Min => float.PositiveInfinity,
+        _ => 0f,
     };
 
     /// <summary>g(state, partial): the state after one more chunk.</summary>
     public static Tensor Combine(Tensor state, Tensor partial, PoolingKind kind) => kind switch
     {
-        PoolingKind.Sum or PoolingKind.Mean => state + partial,
+        PoolingKind.Sum or PoolingKind.Mean => state.Plus(partial),
         PoolingKind.Max => torch.maximum(state, partial),
         PoolingKind.Min => torch.minimum(state, partial),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
@@ -61,11 +76,13 @@ public static class MiniBatchConsistentPooling
         using var scope = torch.NewDisposeScope();
         var c = count.to(state.dtype);
         while (c.dim() < state.dim()) c = c.unsqueeze(-1);
+        using var zero = 0f.ToScalar();
+        using var one = 1f.ToScalar();
         Tensor result = kind switch
         {
             PoolingKind.Sum => state.alias(),
-            PoolingKind.Mean => state / c.clamp_min(1),
-            _ => state.masked_fill(c.eq(0), 0),
+            PoolingKind.Mean => state / c.clamp_min(one),
+            _ => state.masked_fill(c.eq(zero), zero),
         };
         return result.MoveToOuterDisposeScope();
     }

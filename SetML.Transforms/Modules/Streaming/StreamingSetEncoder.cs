@@ -34,9 +34,17 @@ public sealed class StreamingSetEncoder : IDisposable
     /// <summary>Creates a streaming encoder over a trained <see cref="SlotSetEncoder"/> or <see cref="DeepSetsEncoder"/>.</summary>
     /// <exception cref="NotSupportedException">The encoder is not mini-batch consistent (e.g. a Set Transformer).</exception>
     public static StreamingSetEncoder Create(SetEncoder encoder)
+        => new(AsMiniBatchConsistent(encoder), encoder.InputDimension, encoder.OutputDimension);
+
+    /// <summary>
+    /// The chunk protocol of a mini-batch consistent encoder (the encoder itself, or an adapter for Deep Sets), shared by
+    /// streaming, partial states (<see cref="PartialSetEncoder"/>) and chunked training (<see cref="ChunkedSetGradient"/>).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The encoder is not mini-batch consistent.</exception>
+    internal static IMiniBatchConsistentEncoder AsMiniBatchConsistent(SetEncoder encoder)
     {
         ArgumentNullException.ThrowIfNull(encoder);
-        IMiniBatchConsistentEncoder mbc = encoder switch
+        return encoder switch
         {
             IMiniBatchConsistentEncoder m => m,
             DeepSetsEncoder ds => new DeepSetsStream(ds),
@@ -45,7 +53,6 @@ public sealed class StreamingSetEncoder : IDisposable
                 "all elements at once (self-attention and softmax pooling normalise over the whole set, sorting needs every element). " +
                 "Use a SlotSetEncoder or DeepSets encoder for streaming."),
         };
-        return new StreamingSetEncoder(mbc, encoder.InputDimension, encoder.OutputDimension);
     }
 
     /// <summary>Element dimension d of the chunks.</summary>
@@ -89,7 +96,7 @@ public sealed class StreamingSetEncoder : IDisposable
         var partial = encoder.EncodeChunk(x, mask, context);
         var next = state is null ? partial : MiniBatchConsistentPooling.Combine(state, partial, encoder.StreamAggregation);
         var chunkCount = mask.sum(1).to(count!.device);
-        var nextCount = count + chunkCount;
+        var nextCount = count.Plus(chunkCount);
         ElementCount += chunkCount.sum().item<long>();
         state?.Dispose();
         count.Dispose();
