@@ -9,19 +9,38 @@ namespace SetML.Tests.Foundation;
 /// <see cref="PersistenceTests"/> to load a saved model in a separate process, as a user's application would:
 /// <c>dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json</c>; and by <see cref="Reliability.HugeSetTests"/>
 /// and <see cref="Reliability.GcStressTests"/> for cases that could crash the process:
-/// <c>dotnet SetML.Tests.dll huge-set OUTPUT.json</c>, <c>dotnet SetML.Tests.dll gc-stress STEPS OUTPUT.json</c>.
+/// <c>dotnet SetML.Tests.dll huge-set OUTPUT.json</c>, <c>dotnet SetML.Tests.dll gc-stress STEPS OUTPUT.json</c>, <c>dotnet SetML.Tests.dll soak OUTPUT.json</c>.
 /// INPUT.json: array of point sets (float arrays). OUTPUT.json: { "transform": [bits], "engine": [bits] } with the
 /// Score of each row through Transform and through PredictionEngine, as the raw int bits of the float.
+/// <c>dotnet SetML.Tests.dll make-golden DIR</c> writes the golden model files (<see cref="SetML.Samples.Reliability.GoldenModels"/>).
 /// </summary>
 public static class ModelCheckProgram
 {
     public static int Main(string[] args)
     {
+        if (args.Length == 2 && args[0] == "make-golden")
+        {
+            SetML.Samples.Reliability.GoldenModels.Generate(args[1], Console.Out);
+            return 0;
+        }
+        if (args.Length == 2 && args[0] == "make-format-manifest")
+        {
+            File.WriteAllText(args[1], SetML.Tests.Golden.FormatManifest.Build());
+            return 0;
+        }
         if (args.Length == 2 && args[0] == "huge-set") return Reliability.HugeSetProgram.Run(args[1]);
+        if (args.Length == 2 && args[0] == "soak")
+        {
+            var readings = SetML.Samples.Reliability.Soak.Run(epochs: 3, predictions: 1600, every: 100, seed: 2, TextWriter.Null);
+            File.WriteAllText(args[1], JsonSerializer.Serialize(readings));
+            return 0;
+        }
         if (args.Length == 3 && args[0] == "gc-stress") return Reliability.GcStressProgram.Run(int.Parse(args[1]), args[2]);
         if (args.Length != 4 || args[0] != "predict-model")
         {
             Console.Error.WriteLine("usage: dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json");
+            Console.Error.WriteLine("       dotnet SetML.Tests.dll make-golden DIR     (writes the golden model files, see Golden/README.md)");
+            Console.Error.WriteLine("       dotnet SetML.Tests.dll make-format-manifest FILE   (writes Golden/format-manifest.txt)");
             return 2;
         }
         var sets = JsonSerializer.Deserialize<float[][]>(File.ReadAllText(args[2]))!;

@@ -29,7 +29,7 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
     private const string WeightsStreamName = "SetMLWeights.bin";
 
     /// <summary>The SetML payload format this version writes (and the newest it reads).</summary>
-    internal const int CurrentFormatVersion = 1;
+    internal const int CurrentFormatVersion = 2;
 
     /// <summary>For tests only: the format version written when saving (simulates a newer SetML).</summary>
     internal static int FormatVersionForWriting = CurrentFormatVersion;
@@ -243,37 +243,65 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
     internal ModelOutputColumn[] Outputs => _outputs;
 
     // ───────────────────────────── persistence ─────────────────────────────
-    // Model stream layout (SetML format version 1), written after ML.NET's version header:
-    //   int32   SetML format version
-    //   string  ModelSpec as JSON (polymorphic, see SpecJson)
+    // Model stream layout (SetML format version 2), written after ML.NET's version header:
+    //   int32   SetML format version (2)
+    //   string  ModelSpec as JSON: stable "$type" names and a "$version" per component (SpecJson, SpecTypeAttribute)
     //   int32   SetDevice used for prediction
     //   int32   prediction batch size
+    //   int32   weights format version (1: WeightArchive's layout)
     //   int64   length of the weights blob in bytes
     //   uint64  XxHash64 of the weights blob
-    // Binary stream "SetMLWeights.bin": the TorchSharp state (Module.save) of the network, moved to the CPU.
+    //   uint64  XxHash64 of the above (UTF-8 JSON, device, batch size, weights version, length, weights hash)
+    // Binary stream "SetMLWeights.bin": the network's state in WeightArchive's layout, keyed by stable weight names.
+    //
+    // Format version 1 (read, migrated by ModelFormatMigrations): no weights version and no header hash; "$type" was the
+    // C# class name and there was no "$version"; the weights were TorchSharp's Module.save (same layout, field names).
+
+    /// <summary>The newest weights-entry format this SetML writes and reads.</summary>
+    internal const int CurrentWeightsFormatVersion = 1;
+
+    /// <summary>Most bytes a weights entry may declare (the largest .NET byte array).</summary>
+    internal const long MaxWeightsBytes = int.MaxValue - 64;
+
+    /// <summary>For tests only: rewrites the spec JSON when saving (simulates an edited or foreign model file with valid checksums).</summary>
+    internal static Func<string, string>? SpecJsonRewriterForWriting;
 
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
         var w = new SetMLModelWriter(ctx);
         w.SetVersion(ModelSignature, 0x00010001, 0x00010001, 0x00010001, LoaderSignature, typeof(SetModelTransformer));
         byte[] weights = SaveWeights();
+        string json = SpecJson.Serialize(Spec);
+        if (SpecJsonRewriterForWriting != null) json = SpecJsonRewriterForWriting(json);
+        ulong weightsHash = XxHash64.HashToUInt64(weights);
         w.Writer.Write(FormatVersionForWriting);
-        w.Writer.Write(SpecJson.Serialize(Spec));
+        w.Writer.Write(json);
         w.Writer.Write((int)Device);
         w.Writer.Write(PredictionBatchSize);
+        w.Writer.Write(CurrentWeightsFormatVersion);
         w.Writer.Write((long)weights.Length);
-        w.Writer.Write(XxHash64.HashToUInt64(weights));
+        w.Writer.Write(weightsHash);
+        w.Writer.Write(HeaderHash(json, (int)Device, PredictionBatchSize, CurrentWeightsFormatVersion, weights.Length, weightsHash));
         w.SaveBinaryStream(WeightsStreamName, bw => bw.Write(weights));
+    }
+
+    private static ulong HeaderHash(string json, int device, int batch, int weightsVersion, long length, ulong weightsHash)
+    {
+        var h = new XxHash64();
+        h.Append(System.Text.Encoding.UTF8.GetBytes(json));
+        Span<byte> b = stackalloc byte[28];
+        BitConverter.TryWriteBytes(b, device);
+        BitConverter.TryWriteBytes(b[4..], batch);
+        BitConverter.TryWriteBytes(b[8..], weightsVersion);
+        BitConverter.TryWriteBytes(b[12..], length);
+        BitConverter.TryWriteBytes(b[20..], weightsHash);
+        h.Append(b);
+        return h.GetCurrentHashAsUInt64();
     }
 
     private byte[] SaveWeights()
     {
-        lock (_lock)
-        {
-            using var ms = new MemoryStream();
-            _network.save(ms);
-            return ms.ToArray();
-        }
+        lock (_lock) return WeightArchive.Save(_network);
     }
 
     /// <summary>Called by ML.NET (through the loader in MLNetInternals.cs) when a model .zip is loaded.</summary>
@@ -285,46 +313,89 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
             throw new SetMLModelFormatException(
                 $"This SetML model was written in SetML model format version {format}, but this SetML reads versions 1 to {CurrentFormatVersion}. " +
                 "Update the SetML packages to load it (or retrain the model with this version).");
-        ModelSpec spec;
         string json = r.Reader.ReadString();
+        int deviceCode = r.Reader.ReadInt32();
+        int batch = r.Reader.ReadInt32();
+        int weightsVersion = format >= 2 ? r.Reader.ReadInt32() : 1;
+        long length = r.Reader.ReadInt64();
+        ulong hash = r.Reader.ReadUInt64();
+        if (format >= 2 && r.Reader.ReadUInt64() != HeaderHash(json, deviceCode, batch, weightsVersion, length, hash))
+            throw new SetMLModelFormatException("The SetML model header is corrupted: its checksum does not match (the specification, device, batch size or weights length were altered).");
+        if (weightsVersion < 1 || weightsVersion > CurrentWeightsFormatVersion)
+            throw new SetMLModelFormatException($"The SetML weights were written in weights format version {weightsVersion}, but this SetML reads versions 1 to {CurrentWeightsFormatVersion}. Update the SetML packages to load this model.");
+        if (!Enum.IsDefined((SetDevice)deviceCode))
+            throw new SetMLModelFormatException($"The SetML model header names device {deviceCode}, which is not a SetDevice value.");
+        if (batch < 1)
+            throw new SetMLModelFormatException($"The SetML model header has prediction batch size {batch}; it must be at least 1.");
+        if (length < 0 || length > MaxWeightsBytes)
+            throw new SetMLModelFormatException($"The SetML model header declares {length} bytes of weights; at most {MaxWeightsBytes} are accepted.");
+
+        ModelSpec spec;
         try
         {
-            spec = SpecJson.Deserialize<ModelSpec>(json);
+            spec = SpecJson.Deserialize<ModelSpec>(format == 1 ? ModelFormatMigrations.SpecV1ToV2(json) : System.Text.Json.Nodes.JsonNode.Parse(json));
             foreach (var input in spec.Inputs) input.Normalization?.Validate(input.ElementDimension, input.ColumnName);
             if (spec is EncoderModelSpec { LabelNormalization: { } ln }) ln.Validate(1, "label");
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or InvalidDataException)
+        catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or InvalidDataException or InvalidOperationException or ArgumentException or FormatException)
         {
             throw new SetMLModelFormatException("The SetML model specification in the model file is unreadable: " + e.Message, e);
         }
-        var device = (SetDevice)r.Reader.ReadInt32();
-        int batch = r.Reader.ReadInt32();
-        long length = r.Reader.ReadInt64();
-        ulong hash = r.Reader.ReadUInt64();
+
         byte[]? weights = null;
-        if (!r.TryLoadBinaryStream(WeightsStreamName, br => weights = br.ReadBytes(checked((int)length))))
+        if (!r.TryLoadBinaryStream(WeightsStreamName, br => weights = ReadExactly(br, length)))
             throw new SetMLModelFormatException($"The model file has no '{WeightsStreamName}' entry: the SetML weights are missing.");
-        if (weights!.Length != length)
-            throw new SetMLModelFormatException($"The SetML weights are truncated: expected {length} bytes, found {weights.Length}.");
-        if (XxHash64.HashToUInt64(weights) != hash)
+        if (XxHash64.HashToUInt64(weights!) != hash)
             throw new SetMLModelFormatException("The SetML weights are corrupted: their checksum does not match the one stored in the model file.");
 
         nn.Module network;
-        lock (TorchRuntime.InitializationLock) network = spec.CreateNetwork();
         try
         {
-            using var ms = new MemoryStream(weights);
-            network.load(ms);
+            lock (TorchRuntime.InitializationLock) network = spec.CreateNetwork();
         }
-        catch (Exception e)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException or IndexOutOfRangeException or OverflowException or NullReferenceException)
+        {
+            throw new SetMLModelFormatException($"The SetML model specification describes a network that cannot be built: {e.Message}", e);
+        }
+        try
+        {
+            WeightArchive.Load(weights!, network);
+        }
+        catch (SetMLWeightsException e)
         {
             network.Dispose();
             throw new SetMLModelFormatException("The SetML weights do not match the model specification: " + e.Message, e);
         }
         // A model trained with SetDevice.Cuda predicts on the GPU where CUDA is available and on the CPU elsewhere;
         // SetDevice.Auto follows the loading MLContext's GpuDeviceId/FallbackToCpu.
+        var device = (SetDevice)deviceCode;
         if (device == SetDevice.Cuda && !torch.cuda.is_available()) device = SetDevice.Cpu;
         return new SetModelTransformer(env, spec, network, device, batch);
+    }
+
+    /// <summary>Reads exactly <paramref name="length"/> bytes, checking the entry's size before allocating when the stream knows it.</summary>
+    private static byte[] ReadExactly(BinaryReader br, long length)
+    {
+        var s = br.BaseStream;
+        if (s.CanSeek)
+        {
+            long available = s.Length - s.Position;
+            if (available < length)
+                throw new SetMLModelFormatException($"The SetML weights are truncated: expected {length} bytes, found {available}.");
+            if (available > length)
+                throw new SetMLModelFormatException($"The SetML weights entry has {available} bytes, more than the {length} the model header declares.");
+        }
+        var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        while (buffer.Length < length)
+        {
+            int n = s.Read(chunk, 0, (int)Math.Min(chunk.Length, length - buffer.Length));
+            if (n == 0) throw new SetMLModelFormatException($"The SetML weights are truncated: expected {length} bytes, found {buffer.Length}.");
+            buffer.Write(chunk, 0, n);
+        }
+        if (s.CanSeek ? s.Position != s.Length : s.Read(chunk, 0, 1) != 0)
+            throw new SetMLModelFormatException($"The SetML weights entry is longer than the {length} bytes the model header declares.");
+        return buffer.ToArray();
     }
 
     /// <summary>Releases the network's native memory.</summary>

@@ -32,6 +32,7 @@ public enum RegressionLoss
 /// A set encoder + MLP head for one <see cref="SetTask"/>. As a featurizer (<see cref="EmbeddingColumnName"/> set),
 /// it outputs the encoder's embedding; as a trainer, the task's standard ML.NET columns.
 /// </summary>
+[SpecType("model.set-encoder")]
 public sealed class EncoderModelSpec : ModelSpec
 {
     /// <summary>The encoder configuration.</summary>

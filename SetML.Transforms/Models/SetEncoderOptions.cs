@@ -36,6 +36,7 @@ public abstract class SetEncoderOptions
 }
 
 /// <summary>Options of the <see cref="DeepSetsEncoder"/>: ρ(pool φ(x)).</summary>
+[SpecType("encoder.deep-sets")]
 public sealed class DeepSetsOptions : SetEncoderOptions
 {
     /// <summary>Hidden widths of φ (per-element MLP). Default: [64, 64].</summary>

@@ -9,6 +9,7 @@ namespace SetML.Models;
 /// gets applied before the network; the network is the identity, so the output column is the standardized set (a set
 /// column with the input's element dimension). Persisted through the generic <c>SetModelTransformer</c> like every model.
 /// </summary>
+[SpecType("model.set-normalization")]
 public sealed class SetNormalizationModelSpec : ModelSpec
 {
     /// <summary>Name of the output set column.</summary>

@@ -24,6 +24,7 @@ public enum SetPoolingKind
 /// concatenated in the order of <see cref="Kinds"/> into one fixed-size vector. Persisted through the generic
 /// <c>SetModelTransformer</c> like every trained model (its network has no weights).
 /// </summary>
+[SpecType("model.set-pooling")]
 public sealed class SetPoolingModelSpec : ModelSpec
 {
     /// <summary>The statistics, in output order.</summary>

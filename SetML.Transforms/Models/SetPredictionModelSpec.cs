@@ -27,6 +27,7 @@ public abstract class SetDecoderOptions
 }
 
 /// <summary>Options of the <see cref="DeepSetPredictionNetwork"/>. Defaults are the paper's (T = 10, η = 800, λ = 0.1).</summary>
+[SpecType("decoder.dspn")]
 public sealed class DspnOptions : SetDecoderOptions
 {
     /// <summary>T, inner gradient steps in training. Default: 10.</summary>
@@ -64,6 +65,7 @@ public sealed class DspnOptions : SetDecoderOptions
 }
 
 /// <summary>Options of the <see cref="TransformerSetDecoder"/> (TSPN/DETR-style set predictor).</summary>
+[SpecType("decoder.transformer-set-predictor")]
 public sealed class TransformerSetPredictorOptions : SetDecoderOptions
 {
     /// <summary>Attention width. Default: 64.</summary>
@@ -93,6 +95,7 @@ public sealed class TransformerSetPredictorOptions : SetDecoderOptions
 }
 
 /// <summary>Options of the <see cref="MlpSetDecoder"/> baseline.</summary>
+[SpecType("decoder.mlp")]
 public sealed class MlpSetDecoderOptions : SetDecoderOptions
 {
     /// <summary>Hidden widths. Default: [256, 256] (the DSPN paper's baseline).</summary>
@@ -112,6 +115,7 @@ public abstract class InputEncoderOptions
 }
 
 /// <summary>An MLP input encoder for feature vectors.</summary>
+[SpecType("input.mlp")]
 public sealed class MlpInputEncoderOptions : InputEncoderOptions
 {
     /// <summary>Hidden widths. Default: [256].</summary>
@@ -126,6 +130,7 @@ public sealed class MlpInputEncoderOptions : InputEncoderOptions
 /// A small CNN input encoder for images read by ML.NET ImageAnalytics (<c>LoadImages → ResizeImages → ExtractPixels</c>
 /// with the default planar colour order): the pixel vector must have Channels·Height·Width values.
 /// </summary>
+[SpecType("input.conv")]
 public sealed class ConvInputEncoderOptions : InputEncoderOptions
 {
     /// <summary>Colour channels. Default: 3.</summary>
@@ -152,6 +157,7 @@ public sealed class ConvInputEncoderOptions : InputEncoderOptions
 /// Options of the presence-weighted Deep Sets encoder that DSPN uses as g_enc (<see cref="RelaxedDeepSetsEncoder"/>);
 /// also usable as an ordinary set encoder.
 /// </summary>
+[SpecType("encoder.relaxed-deep-sets")]
 public sealed class RelaxedDeepSetsOptions : SetEncoderOptions
 {
     /// <summary>Hidden widths of φ. Default: [256, 256].</summary>
@@ -186,6 +192,7 @@ public sealed class RelaxedDeepSetsOptions : SetEncoderOptions
 /// A vector → set (or set → set auto-encoder) model: input encoder F + set decoder. Outputs the predicted set
 /// (elements with presence ≥ 0.5, padding removed), its size, and the presence of each kept element (its confidence).
 /// </summary>
+[SpecType("model.set-prediction")]
 public sealed class SetPredictionModelSpec : ModelSpec
 {
     /// <summary>The decoder.</summary>

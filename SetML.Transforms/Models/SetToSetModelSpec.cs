@@ -18,6 +18,7 @@ public enum SetToSetTask
 /// output). Its Score column is a set column with one output vector per input element, in the input's order,
 /// annotated with its element dimension.
 /// </summary>
+[SpecType("model.set-to-set")]
 public sealed class SetToSetModelSpec : ModelSpec
 {
     /// <summary>The attention stack (only the SAB/ISAB part of these options is used: no PMA).</summary>
@@ -119,6 +120,7 @@ public sealed class SetToSetModelSpec : ModelSpec
 /// the component of every element (a variable-length vector of 0-based indices, one per element), and the mixture's
 /// weights (k), means (k·d, component-major) and variances (k·d).
 /// </summary>
+[SpecType("model.amortized-mixture")]
 public sealed class AmortizedMixtureModelSpec : ModelSpec
 {
     /// <summary>The set encoder. With a <see cref="SetTransformerOptions"/> of <see cref="Components"/> seeds, one output per seed (the paper's design).</summary>

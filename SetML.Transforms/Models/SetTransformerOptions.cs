@@ -7,6 +7,7 @@ namespace SetML.Models;
 /// k outputs when k &gt; 1, flattened to a k·<see cref="Width"/> embedding. Defaults follow the paper's max-regression
 /// network (Table 5: SAB(64, 4) × 2, PMA_1(64, 4)), without LayerNorm (see <see cref="LayerNorm"/>).
 /// </summary>
+[SpecType("encoder.set-transformer")]
 public sealed class SetTransformerOptions : SetEncoderOptions
 {
     /// <summary>Use ISAB_m blocks (O(n·m)) instead of SABs (O(n²)) in the encoder. Default: false (SAB).</summary>

@@ -6,6 +6,7 @@ namespace SetML.Models;
 /// Options of the (hierarchical) <see cref="Modules.SlotSetEncoder"/> (Andreis et al. 2021): ρ(flatten(SSE_T(…SSE_1(φ(X))))).
 /// Mini-batch consistent: a trained model can encode sets chunk by chunk (<see cref="StreamingSetEncoder"/>).
 /// </summary>
+[SpecType("encoder.slot-set-encoder")]
 public sealed class SlotSetEncoderOptions : SetEncoderOptions
 {
     /// <summary>Hidden widths of φ, the row-wise MLP before the first level. Default: [64, 64] (the paper's Table 3).</summary>
@@ -84,6 +85,7 @@ public sealed class SlotSetEncoderOptions : SetEncoderOptions
 }
 
 /// <summary>Options of the <see cref="FSPoolEncoder"/>: ρ(FSPool(φ(X))) (Zhang et al. 2019). Not mini-batch consistent (sorting).</summary>
+[SpecType("encoder.fspool")]
 public sealed class FSPoolOptions : SetEncoderOptions
 {
     /// <summary>Hidden widths of φ. Default: [64, 64].</summary>
@@ -120,6 +122,7 @@ public sealed class FSPoolOptions : SetEncoderOptions
 }
 
 /// <summary>Options of the <see cref="JanossyEncoder"/> (Murphy et al. 2019): k-ary Janossy pooling or π-SGD.</summary>
+[SpecType("encoder.janossy")]
 public sealed class JanossyOptions : SetEncoderOptions
 {
     /// <summary>k-ary (exact, O(n^k)) or π-SGD (k = n, sampled permutations). Default: <see cref="JanossyMode.KAry"/>.</summary>
@@ -184,6 +187,7 @@ public sealed class JanossyOptions : SetEncoderOptions
 /// Options of the <see cref="EquivariantDeepSetsEncoder"/>: rFFp-mean/rFFp-max layers + pooling + ρ (the Set Transformer
 /// paper's "rFFp + Pooling" baseline). Not mini-batch consistent.
 /// </summary>
+[SpecType("encoder.equivariant-deep-sets")]
 public sealed class EquivariantDeepSetsOptions : SetEncoderOptions
 {
     /// <summary>Widths of the rFFp layers. Default: [64, 64].</summary>
@@ -217,6 +221,7 @@ public sealed class EquivariantDeepSetsOptions : SetEncoderOptions
 }
 
 /// <summary>Options of the <see cref="RelationNetworkEncoder"/> (Santoro et al. 2017): f(Σ_{i,j} g(x_i, x_j)). O(n²); not mini-batch consistent.</summary>
+[SpecType("encoder.relation-network")]
 public sealed class RelationNetworkOptions : SetEncoderOptions
 {
     /// <summary>Hidden widths of g (on pairs). Default: [64].</summary>
@@ -253,6 +258,7 @@ public sealed class RelationNetworkOptions : SetEncoderOptions
 }
 
 /// <summary>Options of the <see cref="AttentionPoolingEncoder"/>: the Set Transformer paper's "rFF + Dotprod" baseline. Not mini-batch consistent.</summary>
+[SpecType("encoder.attention-pooling")]
 public sealed class AttentionPoolingOptions : SetEncoderOptions
 {
     /// <summary>Hidden widths of the row-wise rFF. Default: [64].</summary>
