@@ -19,8 +19,12 @@ namespace SetML.Transforms;
 /// </summary>
 /// <remarks>
 /// Thread safety: a transformer may be used from several threads at once (several cursors, prediction engines
-/// or a parallel ML.NET pipeline); forward passes are serialized by a lock on the network, and each cursor keeps
-/// its own buffers.
+/// or a parallel ML.NET pipeline), and forward passes run in parallel. The network is put in eval mode once, when the
+/// transformer is built, and prediction only reads it: every call builds its own input tensors in its own dispose
+/// scope under <c>torch.no_grad()</c> (TorchSharp's dispose scopes and libtorch's grad mode are per thread), random
+/// draws at prediction use per-call generators, and each cursor keeps its own buffers. Saving reads the weights and
+/// may run while other threads predict. Do not change <see cref="Network"/> (train mode, weights, device) while the
+/// transformer is in use.
 /// </remarks>
 public sealed class SetModelTransformer : ITransformer, IDisposable
 {
@@ -36,7 +40,6 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
 
     private readonly IHost _host;
     private readonly nn.Module _network;
-    private readonly object _lock = new();
     private readonly ModelOutputColumn[] _outputs;
     private readonly torch.Device _torchDevice;
     private bool _disposed;
@@ -61,7 +64,11 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
     /// <summary>What the model reads and writes, and its architecture.</summary>
     public ModelSpec Spec { get; }
 
-    /// <summary>The trained TorchSharp network (in eval mode). Use <see cref="Spec"/> to interpret it.</summary>
+    /// <summary>
+    /// The trained TorchSharp network (in eval mode). Use <see cref="Spec"/> to interpret it. Predictions read it
+    /// concurrently and without a lock: do not switch it to train mode, change its weights or move it while the
+    /// transformer is in use.
+    /// </summary>
     public nn.Module Network => _network;
 
     /// <summary>The device predictions run on.</summary>
@@ -219,15 +226,14 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         return merged;
     }
 
+    // No lock: the network is in eval mode since construction and is only read here; the dispose scope and grad mode
+    // are the calling thread's, and everything else this creates belongs to the call (see the class remarks).
     private Array[] PredictBatch(IReadOnlyList<IReadOnlyList<float[]>> rows)
     {
-        lock (_lock)
-        {
-            using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            using var batch = new ModelInputBatch(Spec.Inputs, rows, _torchDevice);
-            return Spec.Predict(_network, batch);
-        }
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        using var batch = new ModelInputBatch(Spec.Inputs, rows, _torchDevice);
+        return Spec.Predict(_network, batch);
     }
 
     internal static void CheckVector(ModelInput input, float[] v, long row)
@@ -299,10 +305,8 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         return h.GetCurrentHashAsUInt64();
     }
 
-    private byte[] SaveWeights()
-    {
-        lock (_lock) return WeightArchive.Save(_network);
-    }
+    // Reads the parameters and buffers only, so it needs no lock against concurrent predictions.
+    private byte[] SaveWeights() => WeightArchive.Save(_network);
 
     /// <summary>Called by ML.NET (through the loader in MLNetInternals.cs) when a model .zip is loaded.</summary>
     internal static SetModelTransformer Load(IHostEnvironment env, SetMLModelReader r)
