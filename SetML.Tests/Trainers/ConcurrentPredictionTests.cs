@@ -153,7 +153,7 @@ public sealed class ConcurrentPredictionTests
         using var stop = new CancellationTokenSource();
         var mismatches = 0;
         var predicted = 0L;
-        var predictors = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        var predictors = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
         {
             var engine = ml.Model.CreatePredictionEngine<PointSetRow, ScoreRow>(model);
             for (int k = 0; !stop.IsCancellationRequested || k < rows.Count; k++)
@@ -164,7 +164,7 @@ public sealed class ConcurrentPredictionTests
             }
         })).ToArray();
         var saved = new List<byte[]>();
-        for (int s = 0; s < 5; s++)
+        for (int s = 0; s < 3; s++)
         {
             using var ms = new MemoryStream();
             ml.Model.Save(model, train.Schema, ms);
