@@ -77,7 +77,7 @@ public sealed class FashionMnistTests
         }
     }
 
-    private static void WriteIdx(string path, int magic, int[] dims, byte[] payload)
+    internal static void WriteIdx(string path, int magic, int[] dims, byte[] payload)
     {
         using var file = File.Create(path);
         using var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest);
