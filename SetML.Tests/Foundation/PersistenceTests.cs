@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.ML;
@@ -77,13 +76,9 @@ public sealed class PersistenceTests
     {
         string input = Path.Combine(_dir, "input.json"), output = Path.Combine(_dir, "output.json");
         File.WriteAllText(input, JsonSerializer.Serialize(_sets));
-        var dll = typeof(ModelCheckProgram).Assembly.Location;
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { dll, "predict-model", _modelPath, input, output }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.AreEqual(0, p.ExitCode, "helper process failed: " + err);
+        var (exited, exitCode, err) = Reliability.ChildProcess.Run(TimeSpan.FromMinutes(2), 0, "predict-model", _modelPath, input, output);
+        Assert.IsTrue(exited, "helper process hung");
+        Assert.AreEqual(0, exitCode, "helper process failed: " + err);
         var result = JsonSerializer.Deserialize<Dictionary<string, int[]>>(File.ReadAllText(output))!;
         CollectionAssert.AreEqual(_before.Transform, result["transform"], "Transform");
         CollectionAssert.AreEqual(_before.Engine, result["engine"], "PredictionEngine");
