@@ -1,55 +1,97 @@
+using SetML.Models;
+using SetML.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SetML.Modules;
-
-/// <summary>
-/// Deep Sets encoder (Zaheer et al. 2017): <c>f(X) = ρ(pool_{x∈X} φ(x))</c>, with φ an MLP applied to each
-/// element (rFF), pool ∈ {sum, mean, max, min} over real elements only, and ρ an MLP on the pooled vector.
-/// Permutation-invariant, mini-batch consistent for sum/max/min (and for mean via running counts).
-/// </summary>
-public sealed class DeepSetsEncoder : SetEncoder
+namespace SetML.Modules
 {
-    private readonly Mlp phi;
-    private readonly Mlp rho;
-
-    /// <summary>Creates φ: d → phiHidden… → latent and ρ: latent → rhoHidden… → output.</summary>
-    public DeepSetsEncoder(int inputDimension, IReadOnlyList<int> phiHidden, int latentDimension,
-                           IReadOnlyList<int> rhoHidden, int outputDimension, PoolingKind pooling,
-                           Activation activation = Activation.ReLU) : base(nameof(DeepSetsEncoder))
+    /// <summary>
+    /// Deep Sets encoder (Zaheer et al. 2017): <c>f(X) = ρ(pool_{x∈X} φ(x))</c>, with φ an MLP applied to each
+    /// element (rFF), pool ∈ {sum, mean, max, min} over real elements only, and ρ an MLP on the pooled vector.
+    /// Permutation-invariant, mini-batch consistent for sum/max/min (and for mean via running counts).
+    /// </summary>
+    public sealed class DeepSetsEncoder : SetEncoder
     {
-        phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
-        rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation, activateLast: false);
-        Pooling = pooling;
-        InputDimension = inputDimension;
-        OutputDimension = outputDimension;
-        LatentDimension = latentDimension;
-        RegisterComponents();
+        private readonly Mlp phi;
+        private readonly Mlp rho;
+
+        /// <summary>Creates φ: d → phiHidden… → latent and ρ: latent → rhoHidden… → output.</summary>
+        public DeepSetsEncoder(int inputDimension, IReadOnlyList<int> phiHidden, int latentDimension,
+                               IReadOnlyList<int> rhoHidden, int outputDimension, PoolingKind pooling,
+                               Activation activation = Activation.ReLU) : base(nameof(DeepSetsEncoder))
+        {
+            phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
+            rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation, activateLast: false);
+            Pooling = pooling;
+            InputDimension = inputDimension;
+            OutputDimension = outputDimension;
+            LatentDimension = latentDimension;
+            RegisterComponents();
+        }
+
+        /// <summary>The symmetric pooling over elements.</summary>
+        public PoolingKind Pooling { get; }
+
+        /// <summary>Width of φ's output (the pooled representation).</summary>
+        public int LatentDimension { get; }
+
+        /// <inheritdoc />
+        public override int InputDimension { get; }
+
+        /// <inheritdoc />
+        public override int OutputDimension { get; }
+
+        /// <summary>φ applied to every element: <c>[B, N, d] → [B, N, latent]</c>.</summary>
+        public Tensor Phi(Tensor x) => phi.forward(x);
+
+        /// <summary>ρ applied to a pooled representation.</summary>
+        public Tensor Rho(Tensor pooled) => rho.forward(pooled);
+
+        /// <inheritdoc />
+        public override Tensor forward(Tensor x, Tensor mask)
+        {
+            using var scope = torch.NewDisposeScope();
+            var pooled = MaskedPooling.Pool(phi.forward(x), mask, Pooling);
+            return rho.forward(pooled).MoveToOuterDisposeScope();
+        }
     }
+}
 
-    /// <summary>The symmetric pooling over elements.</summary>
-    public PoolingKind Pooling { get; }
-
-    /// <summary>Width of φ's output (the pooled representation).</summary>
-    public int LatentDimension { get; }
-
-    /// <inheritdoc />
-    public override int InputDimension { get; }
-
-    /// <inheritdoc />
-    public override int OutputDimension { get; }
-
-    /// <summary>φ applied to every element: <c>[B, N, d] → [B, N, latent]</c>.</summary>
-    public Tensor Phi(Tensor x) => phi.forward(x);
-
-    /// <summary>ρ applied to a pooled representation.</summary>
-    public Tensor Rho(Tensor pooled) => rho.forward(pooled);
-
-    /// <inheritdoc />
-    public override Tensor forward(Tensor x, Tensor mask)
+namespace SetML.Models
+{
+    /// <summary>Options of the <see cref="DeepSetsEncoder"/>: ρ(pool φ(x)).</summary>
+    [SpecType("encoder.deep-sets")]
+    public sealed class DeepSetsOptions : SetEncoderOptions
     {
-        using var scope = torch.NewDisposeScope();
-        var pooled = MaskedPooling.Pool(phi.forward(x), mask, Pooling);
-        return rho.forward(pooled).MoveToOuterDisposeScope();
+        /// <summary>Hidden widths of φ (per-element MLP). Default: [64, 64].</summary>
+        public int[] PhiHiddenSizes { get; set; } = { 64, 64 };
+        /// <summary>Width of φ's output, the pooled representation. Default: 64.</summary>
+        public int LatentDimension { get; set; } = 64;
+        /// <summary>Hidden widths of ρ (MLP after pooling). Default: [64].</summary>
+        public int[] RhoHiddenSizes { get; set; } = { 64 };
+        /// <summary>Size of the embedding the encoder outputs. Default: 32.</summary>
+        public int EmbeddingDimension { get; set; } = 32;
+        /// <summary>Symmetric pooling over elements. Default: <see cref="PoolingKind.Sum"/>.</summary>
+        public PoolingKind Pooling { get; set; } = PoolingKind.Sum;
+        /// <summary>Activation of φ and ρ. Default: ReLU.</summary>
+        public Activation Activation { get; set; } = Activation.ReLU;
+
+        /// <inheritdoc />
+        public override bool IsMiniBatchConsistent => true;
+
+        /// <inheritdoc />
+        public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
+
+        /// <inheritdoc />
+        public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
+            => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
+               + ForwardMemory.Pooling(batch, setSize, LatentDimension) + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+
+        /// <inheritdoc />
+        public override string MemoryGrowth => "linear in the set size";
+
+        /// <inheritdoc />
+        public override SetEncoder CreateEncoder(int elementDimension)
+            => new DeepSetsEncoder(elementDimension, PhiHiddenSizes, LatentDimension, RhoHiddenSizes, EmbeddingDimension, Pooling, Activation);
     }
 }
