@@ -49,7 +49,8 @@ public sealed class DspnOptions : SetDecoderOptions
 
     /// <inheritdoc />
     public override SetDecoder CreateDecoder(int latentDimension, int elementDimension, int slots)
-        => new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(elementDimension, EncoderHiddenSizes, latentDimension, Pooling, slots),
+        => new DeepSetPredictionNetwork(
+            new RelaxedDeepSetsOptions { HiddenSizes = EncoderHiddenSizes, EmbeddingDimension = latentDimension, Pooling = Pooling, Slots = slots }.CreateEncoder(elementDimension),
             slots, InnerSteps, InnerLearningRate, RepresentationWeight, Momentum, RepresentationCost);
 
     /// <inheritdoc />

@@ -23,17 +23,18 @@ namespace SetML.Modules
         private readonly Mlp rho;
         private readonly double scale;
 
-        /// <summary>Creates the encoder.</summary>
+        /// <summary>Creates the row-wise rFF φ, the key projection, the learned query and ρ.</summary>
         /// <param name="inputDimension">Element dimension d.</param>
-        /// <param name="phiHidden">Hidden widths of the row-wise rFF.</param>
-        /// <param name="latentDimension">Width of h_i (the pooled representation).</param>
-        /// <param name="attentionDimension">Width d_k of keys and query.</param>
-        /// <param name="rhoHidden">Hidden widths of ρ.</param>
-        /// <param name="outputDimension">Embedding size.</param>
-        /// <param name="activation">Activation.</param>
-        public AttentionPoolingEncoder(int inputDimension, IReadOnlyList<int> phiHidden, int latentDimension, int attentionDimension,
-            IReadOnlyList<int> rhoHidden, int outputDimension, Activation activation = Activation.ReLU) : base(nameof(AttentionPoolingEncoder))
+        /// <param name="options">The architecture (see <see cref="AttentionPoolingOptions"/>).</param>
+        public AttentionPoolingEncoder(int inputDimension, AttentionPoolingOptions options) : base(nameof(AttentionPoolingEncoder))
         {
+            ArgumentNullException.ThrowIfNull(options);
+            IReadOnlyList<int> phiHidden = options.PhiHiddenSizes;
+            var latentDimension = options.LatentDimension;
+            var attentionDimension = options.AttentionDimension;
+            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
+            var outputDimension = options.EmbeddingDimension;
+            var activation = options.Activation;
             phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
             key = nn.Linear(latentDimension, attentionDimension, hasBias: false);
             query = nn.Parameter(torch.randn(attentionDimension).MulScalar(1.0 / Math.Sqrt(attentionDimension)));
@@ -108,7 +109,6 @@ namespace SetML.Models
         public override string MemoryGrowth => "linear in the set size";
 
         /// <inheritdoc />
-        public override SetEncoder CreateEncoder(int elementDimension)
-            => new AttentionPoolingEncoder(elementDimension, PhiHiddenSizes, LatentDimension, AttentionDimension, RhoHiddenSizes, EmbeddingDimension, Activation);
+        public override AttentionPoolingEncoder CreateEncoder(int elementDimension) => new(elementDimension, this);
     }
 }

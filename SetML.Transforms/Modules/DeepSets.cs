@@ -10,22 +10,23 @@ namespace SetML.Modules
     /// element (rFF), pool ∈ {sum, mean, max, min} over real elements only, and ρ an MLP on the pooled vector.
     /// Permutation-invariant, mini-batch consistent for sum/max/min (and for mean via running counts).
     /// </summary>
-    public sealed class DeepSetsEncoder : SetEncoder
+    public sealed class DeepSetsEncoder : SetEncoder, IMiniBatchConsistentEncoder
     {
         private readonly Mlp phi;
         private readonly Mlp rho;
 
-        /// <summary>Creates φ: d → phiHidden… → latent and ρ: latent → rhoHidden… → output.</summary>
-        public DeepSetsEncoder(int inputDimension, IReadOnlyList<int> phiHidden, int latentDimension,
-                               IReadOnlyList<int> rhoHidden, int outputDimension, PoolingKind pooling,
-                               Activation activation = Activation.ReLU) : base(nameof(DeepSetsEncoder))
+        /// <summary>Creates φ: d → <see cref="DeepSetsOptions.PhiHiddenSizes"/>… → latent and ρ: latent → <see cref="DeepSetsOptions.RhoHiddenSizes"/>… → embedding.</summary>
+        /// <param name="inputDimension">Element dimension d.</param>
+        /// <param name="options">The architecture (widths, pooling, activation).</param>
+        public DeepSetsEncoder(int inputDimension, DeepSetsOptions options) : base(nameof(DeepSetsEncoder))
         {
-            phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
-            rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation, activateLast: false);
-            Pooling = pooling;
+            ArgumentNullException.ThrowIfNull(options);
+            phi = new Mlp(inputDimension, options.PhiHiddenSizes, options.LatentDimension, options.Activation, activateLast: true);
+            rho = new Mlp(options.LatentDimension, options.RhoHiddenSizes, options.EmbeddingDimension, options.Activation, activateLast: false);
+            Pooling = options.Pooling;
             InputDimension = inputDimension;
-            OutputDimension = outputDimension;
-            LatentDimension = latentDimension;
+            OutputDimension = options.EmbeddingDimension;
+            LatentDimension = options.LatentDimension;
             RegisterComponents();
         }
 
@@ -54,6 +55,22 @@ namespace SetML.Modules
             var pooled = MaskedPooling.Pool(phi.forward(x), mask, Pooling);
             return rho.forward(pooled).MoveToOuterDisposeScope();
         }
+
+        /// <inheritdoc />
+        public PoolingKind StreamAggregation => Pooling;
+
+        /// <summary>Nothing is shared between chunks: the state is pool(φ(x)) of the elements seen so far.</summary>
+        public Tensor? BeginStream(int batchSize) => null;
+
+        /// <summary>The unnormalised pool of φ over the chunk's real elements.</summary>
+        public Tensor EncodeChunk(Tensor x, Tensor mask, Tensor? context)
+        {
+            using var scope = torch.NewDisposeScope();
+            return MiniBatchConsistentPooling.Partial(phi.forward(x), mask, Pooling).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>ρ of the merged pool.</summary>
+        public Tensor FinishStream(Tensor pooled, Tensor? context) => rho.forward(pooled);
     }
 }
 
@@ -77,9 +94,6 @@ namespace SetML.Models
         public Activation Activation { get; set; } = Activation.ReLU;
 
         /// <inheritdoc />
-        public override bool IsMiniBatchConsistent => true;
-
-        /// <inheritdoc />
         public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
 
         /// <inheritdoc />
@@ -91,7 +105,6 @@ namespace SetML.Models
         public override string MemoryGrowth => "linear in the set size";
 
         /// <inheritdoc />
-        public override SetEncoder CreateEncoder(int elementDimension)
-            => new DeepSetsEncoder(elementDimension, PhiHiddenSizes, LatentDimension, RhoHiddenSizes, EmbeddingDimension, Pooling, Activation);
+        public override DeepSetsEncoder CreateEncoder(int elementDimension) => new(elementDimension, this);
     }
 }

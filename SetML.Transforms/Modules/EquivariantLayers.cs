@@ -77,17 +77,18 @@ namespace SetML.Modules
         private readonly ModuleList<PermutationEquivariantLayer> layers = new();
         private readonly Mlp rho;
 
-        /// <summary>Creates the encoder.</summary>
+        /// <summary>Creates the rFFp layers (at least one), the final pooling and ρ.</summary>
         /// <param name="inputDimension">Element dimension d.</param>
-        /// <param name="layerSizes">Widths of the rFFp layers (at least one).</param>
-        /// <param name="layerPooling">Pooling inside each rFFp layer (mean or max).</param>
-        /// <param name="pooling">Final pooling over elements.</param>
-        /// <param name="rhoHidden">Hidden widths of ρ.</param>
-        /// <param name="outputDimension">Embedding size.</param>
-        /// <param name="activation">Activation.</param>
-        public EquivariantDeepSetsEncoder(int inputDimension, IReadOnlyList<int> layerSizes, PoolingKind layerPooling, PoolingKind pooling,
-            IReadOnlyList<int> rhoHidden, int outputDimension, Activation activation = Activation.ReLU) : base(nameof(EquivariantDeepSetsEncoder))
+        /// <param name="options">The architecture (see <see cref="EquivariantDeepSetsOptions"/>).</param>
+        public EquivariantDeepSetsEncoder(int inputDimension, EquivariantDeepSetsOptions options) : base(nameof(EquivariantDeepSetsEncoder))
         {
+            ArgumentNullException.ThrowIfNull(options);
+            IReadOnlyList<int> layerSizes = options.LayerSizes;
+            var layerPooling = options.LayerPooling;
+            var pooling = options.Pooling;
+            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
+            var outputDimension = options.EmbeddingDimension;
+            var activation = options.Activation;
             if (layerSizes.Count == 0) throw new ArgumentException("EquivariantDeepSets needs at least one rFFp layer.", nameof(layerSizes));
             int width = inputDimension;
             foreach (var s in layerSizes) { layers.Add(new PermutationEquivariantLayer(width, s, layerPooling, activation)); width = s; }
@@ -156,7 +157,6 @@ namespace SetML.Models
         public override string MemoryGrowth => "linear in the set size";
 
         /// <inheritdoc />
-        public override SetEncoder CreateEncoder(int elementDimension)
-            => new EquivariantDeepSetsEncoder(elementDimension, LayerSizes, LayerPooling, Pooling, RhoHiddenSizes, EmbeddingDimension, Activation);
+        public override EquivariantDeepSetsEncoder CreateEncoder(int elementDimension) => new(elementDimension, this);
     }
 }

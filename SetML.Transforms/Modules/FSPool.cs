@@ -70,10 +70,19 @@ namespace SetML.Modules
         private readonly FSPool pool;
         private readonly Mlp rho;
 
-        /// <summary>Creates φ: d → … → latent (activated), FSPool(latent, pieces) and ρ: latent → … → output.</summary>
-        public FSPoolEncoder(int inputDimension, IReadOnlyList<int> phiHidden, int latentDimension, int pieces,
-            IReadOnlyList<int> rhoHidden, int outputDimension, Activation activation = Activation.ReLU) : base(nameof(FSPoolEncoder))
+        /// <summary>Creates φ: d → … → latent (activated), FSPool(latent, pieces) and ρ: latent → … → embedding.</summary>
+        /// <param name="inputDimension">Element dimension d.</param>
+        /// <param name="options">The architecture (see <see cref="FSPoolOptions"/>).</param>
+        public FSPoolEncoder(int inputDimension, FSPoolOptions options) : base(nameof(FSPoolEncoder))
         {
+            ArgumentNullException.ThrowIfNull(options);
+            IReadOnlyList<int> phiHidden = options.PhiHiddenSizes;
+            var latentDimension = options.LatentDimension;
+            var pieces = options.Pieces;
+            if (pieces < 1) throw new ArgumentException("Pieces must be ≥ 1.", nameof(options));
+            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
+            var outputDimension = options.EmbeddingDimension;
+            var activation = options.Activation;
             phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
             pool = new FSPool(latentDimension, pieces);
             rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation);
@@ -132,10 +141,6 @@ namespace SetML.Models
         public override string MemoryGrowth => "linear in the set size (plus a sort)";
 
         /// <inheritdoc />
-        public override SetEncoder CreateEncoder(int elementDimension)
-        {
-            if (Pieces < 1) throw new ArgumentException("Pieces must be ≥ 1.", nameof(Pieces));
-            return new FSPoolEncoder(elementDimension, PhiHiddenSizes, LatentDimension, Pieces, RhoHiddenSizes, EmbeddingDimension, Activation);
-        }
+        public override FSPoolEncoder CreateEncoder(int elementDimension) => new(elementDimension, this);
     }
 }

@@ -42,22 +42,22 @@ namespace SetML.Modules
         private readonly Mlp rho;
         private readonly Activation activation;
 
-        /// <summary>Creates the encoder.</summary>
+        /// <summary>Creates φ (k-ary) or ψ and the GRU (π-SGD), and ρ.</summary>
         /// <param name="inputDimension">Element dimension d.</param>
-        /// <param name="mode">k-ary or π-SGD.</param>
-        /// <param name="tupleSize">k for <see cref="JanossyMode.KAry"/> (1, 2 or 3).</param>
-        /// <param name="phiHidden">Hidden widths of φ (k-ary) or of ψ, the per-element MLP before the GRU (π-SGD).</param>
-        /// <param name="latentDimension">Width of the pooled representation (φ's output or the GRU's hidden state).</param>
-        /// <param name="trainingPermutations">p during training (π-SGD).</param>
-        /// <param name="inferencePermutations">p at prediction (π-SGD).</param>
-        /// <param name="permutationSeed">Seed of the prediction-time permutations (π-SGD).</param>
-        /// <param name="rhoHidden">Hidden widths of ρ.</param>
-        /// <param name="outputDimension">Output width of ρ.</param>
-        /// <param name="activation">Activation of the MLPs.</param>
-        public JanossyEncoder(int inputDimension, JanossyMode mode, int tupleSize, IReadOnlyList<int> phiHidden, int latentDimension,
-            int trainingPermutations, int inferencePermutations, long permutationSeed, IReadOnlyList<int> rhoHidden, int outputDimension,
-            Activation activation = Activation.ReLU) : base(nameof(JanossyEncoder))
+        /// <param name="options">The architecture (see <see cref="JanossyOptions"/>).</param>
+        public JanossyEncoder(int inputDimension, JanossyOptions options) : base(nameof(JanossyEncoder))
         {
+            ArgumentNullException.ThrowIfNull(options);
+            var mode = options.Mode;
+            var tupleSize = options.TupleSize;
+            IReadOnlyList<int> phiHidden = options.PhiHiddenSizes;
+            var latentDimension = options.LatentDimension;
+            var trainingPermutations = options.TrainingPermutations;
+            var inferencePermutations = options.InferencePermutations;
+            var permutationSeed = (long)options.PermutationSeed;
+            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
+            var outputDimension = options.EmbeddingDimension;
+            var activation = options.Activation;
             if (mode == JanossyMode.KAry && tupleSize is < 1 or > 3)
                 throw new ArgumentOutOfRangeException(nameof(tupleSize), tupleSize, "k-ary Janossy pooling supports k = 1, 2 or 3 (use π-SGD for k = n).");
             if (trainingPermutations < 1 || inferencePermutations < 1)
@@ -270,8 +270,6 @@ namespace SetML.Models
             : "π-SGD over sampled permutations, linear in the set size";
 
         /// <inheritdoc />
-        public override SetEncoder CreateEncoder(int elementDimension)
-            => new JanossyEncoder(elementDimension, Mode, TupleSize, PhiHiddenSizes, LatentDimension, TrainingPermutations,
-                InferencePermutations, PermutationSeed, RhoHiddenSizes, EmbeddingDimension, Activation);
+        public override JanossyEncoder CreateEncoder(int elementDimension) => new(elementDimension, this);
     }
 }

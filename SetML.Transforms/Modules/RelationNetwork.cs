@@ -22,17 +22,18 @@ namespace SetML.Modules
         private readonly Mlp f;
         private readonly Activation activation;
 
-        /// <summary>Creates the encoder.</summary>
+        /// <summary>Creates g (on pairs) and f.</summary>
         /// <param name="inputDimension">Element dimension d.</param>
-        /// <param name="gHidden">Hidden widths of g.</param>
-        /// <param name="latentDimension">Output width of g (the pooled representation).</param>
-        /// <param name="pairPooling">Sum (the paper) or Mean over the pairs.</param>
-        /// <param name="fHidden">Hidden widths of f.</param>
-        /// <param name="outputDimension">Embedding size.</param>
-        /// <param name="activation">Activation.</param>
-        public RelationNetworkEncoder(int inputDimension, IReadOnlyList<int> gHidden, int latentDimension, PoolingKind pairPooling,
-            IReadOnlyList<int> fHidden, int outputDimension, Activation activation = Activation.ReLU) : base(nameof(RelationNetworkEncoder))
+        /// <param name="options">The architecture (see <see cref="RelationNetworkOptions"/>).</param>
+        public RelationNetworkEncoder(int inputDimension, RelationNetworkOptions options) : base(nameof(RelationNetworkEncoder))
         {
+            ArgumentNullException.ThrowIfNull(options);
+            IReadOnlyList<int> gHidden = options.GHiddenSizes;
+            var latentDimension = options.LatentDimension;
+            var pairPooling = options.PairPooling;
+            IReadOnlyList<int> fHidden = options.FHiddenSizes;
+            var outputDimension = options.EmbeddingDimension;
+            var activation = options.Activation;
             if (pairPooling is not (PoolingKind.Sum or PoolingKind.Mean))
                 throw new ArgumentOutOfRangeException(nameof(pairPooling), pairPooling, "A relation network sums (or averages) over pairs.");
             int firstWidth = gHidden.Count > 0 ? gHidden[0] : latentDimension;
@@ -113,7 +114,6 @@ namespace SetML.Models
         public override string MemoryGrowth => "all pairs of elements, quadratic in the set size";
 
         /// <inheritdoc />
-        public override SetEncoder CreateEncoder(int elementDimension)
-            => new RelationNetworkEncoder(elementDimension, GHiddenSizes, LatentDimension, PairPooling, FHiddenSizes, EmbeddingDimension, Activation);
+        public override RelationNetworkEncoder CreateEncoder(int elementDimension) => new(elementDimension, this);
     }
 }

@@ -1,3 +1,4 @@
+using System.Reflection;
 using SetML.Models;
 using SetML.Modules;
 using TorchSharp;
@@ -59,8 +60,24 @@ namespace SetML.Models
             return e.OutputDimension;
         }
 
-        /// <summary>Whether the encoder is mini-batch consistent (can encode a set chunk by chunk; see docs/encoders.md).</summary>
-        public virtual bool IsMiniBatchConsistent => false;
+        /// <summary>
+        /// Whether the encoder is mini-batch consistent (can encode a set chunk by chunk; see docs/encoders.md): true
+        /// exactly when the encoder type <see cref="CreateEncoder"/> declares (its covariant return type, e.g.
+        /// <c>public override DeepSetsEncoder CreateEncoder(int d)</c>) implements <see cref="IMiniBatchConsistentEncoder"/>.
+        /// There is no separate flag to keep in step with the module.
+        /// </summary>
+        public bool IsMiniBatchConsistent => typeof(IMiniBatchConsistentEncoder).IsAssignableFrom(EncoderType());
+
+        // The encoder type CreateEncoder declares it returns (the most derived override's return type).
+        private Type EncoderType()
+        {
+            for (var t = GetType(); t != null; t = t.BaseType)
+            {
+                var m = t.GetMethod(nameof(CreateEncoder), BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly, [typeof(int)]);
+                if (m != null) return m.ReturnType;
+            }
+            return typeof(SetEncoder);
+        }
 
         /// <summary>
         /// Bytes of the activations the encoder's forward pass allocates for <paramref name="batch"/> sets padded to

@@ -30,7 +30,7 @@ namespace SetML.Modules.SetPrediction
     /// <remarks>
     /// Departure from the paper: the sum is scaled by the constant 1/N (N = the predictor's slot count, fixed at
     /// construction, not the padded length of a batch). With η = 800 the inner loop diverges without it
-    /// (see shared/bench/reference_pytorch.py), and a constant keeps the encoding of a set independent of its padding.
+    /// (measured with the PyTorch reference of the DSPN auto-encoder), and a constant keeps the encoding of a set independent of its padding.
     /// </remarks>
     public sealed class RelaxedDeepSetsEncoder : SetEncoder
     {
@@ -39,23 +39,22 @@ namespace SetML.Modules.SetPrediction
         private readonly int slots;
         private readonly FSPool? fspool;
 
-        /// <summary>Creates φ: (d + 1) → hidden… → output, pooled by <paramref name="pooling"/>.</summary>
+        /// <summary>Creates φ: (d + 1) → <see cref="RelaxedDeepSetsOptions.HiddenSizes"/>… → embedding, pooled by <see cref="RelaxedDeepSetsOptions.Pooling"/>.</summary>
         /// <param name="inputDimension">Element dimension d (the presence feature is added).</param>
-        /// <param name="hidden">Hidden widths of φ (DSPN: 256, 256).</param>
-        /// <param name="outputDimension">Size of the latent z (DSPN: 64).</param>
-        /// <param name="pooling">Presence-weighted pooling.</param>
-        /// <param name="slots">N: the constant 1/N scale of <see cref="RelaxedPooling.Sum"/>.</param>
-        public RelaxedDeepSetsEncoder(int inputDimension, IReadOnlyList<int> hidden, int outputDimension, RelaxedPooling pooling, int slots)
+        /// <param name="options">Hidden widths of φ (DSPN: 256, 256), size of the latent z (DSPN: 64), the presence-weighted
+        /// pooling, and N, the constant 1/N scale of <see cref="RelaxedPooling.Sum"/>.</param>
+        public RelaxedDeepSetsEncoder(int inputDimension, RelaxedDeepSetsOptions options)
             : base(nameof(RelaxedDeepSetsEncoder))
         {
-            if (slots < 1) throw new ArgumentOutOfRangeException(nameof(slots), slots, "The slot count must be ≥ 1.");
-            phi = new Mlp(inputDimension + 1, hidden, outputDimension, Activation.ReLU, activateLast: false);
+            ArgumentNullException.ThrowIfNull(options);
+            if (options.Slots < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Slots, "The slot count (Slots) must be ≥ 1.");
+            phi = new Mlp(inputDimension + 1, options.HiddenSizes, options.EmbeddingDimension, Activation.ReLU, activateLast: false);
             InputDimension = inputDimension;
-            OutputDimension = outputDimension;
-            Pooling = pooling;
-            scale = 1.0 / slots;
-            this.slots = slots;
-            if (pooling == RelaxedPooling.FSPool) fspool = new FSPool(outputDimension, 20);
+            OutputDimension = options.EmbeddingDimension;
+            Pooling = options.Pooling;
+            scale = 1.0 / options.Slots;
+            slots = options.Slots;
+            if (Pooling == RelaxedPooling.FSPool) fspool = new FSPool(OutputDimension, 20);
             RegisterComponents();
         }
 
@@ -114,14 +113,10 @@ namespace SetML.Models
         public int Slots { get; set; } = 1;
 
         /// <inheritdoc />
-        public override bool IsMiniBatchConsistent => Pooling == RelaxedPooling.Sum;
-
-        /// <inheritdoc />
         public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
 
         /// <inheritdoc />
-        public override SetEncoder CreateEncoder(int elementDimension)
-            => new RelaxedDeepSetsEncoder(elementDimension, HiddenSizes, EmbeddingDimension, Pooling, Slots);
+        public override RelaxedDeepSetsEncoder CreateEncoder(int elementDimension) => new(elementDimension, this);
 
         /// <inheritdoc />
         public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)

@@ -22,32 +22,27 @@ namespace SetML.Modules
     {
         private readonly SetAttentionStack encoder;
         private readonly Pma pma;
-        private readonly SetAttentionBlock? decoder_sab;
+        [WeightName("decoder_sab")]
+        private readonly SetAttentionBlock? decoderSab;
         private readonly Linear? projection;
 
         /// <summary>Creates the encoder.</summary>
         /// <param name="inputDimension">Element dimension d_x.</param>
-        /// <param name="width">Width d of every block.</param>
-        /// <param name="heads">Attention heads per block.</param>
-        /// <param name="layers">Number of SAB/ISAB blocks in the encoder.</param>
-        /// <param name="inducingPoints">0: SAB blocks; m &gt; 0: ISAB_m blocks.</param>
-        /// <param name="seeds">Number k of PMA seed vectors.</param>
-        /// <param name="decoderSelfAttention">Apply SAB to the k PMA outputs when k &gt; 1 (eq. 12).</param>
-        /// <param name="layerNorm">Apply the LayerNorms of every MAB.</param>
-        /// <param name="dropout">Dropout on attention outputs during training.</param>
-        /// <param name="embeddingDimension">0: the embedding is the flattened k·d decoder output; otherwise a linear projection to this size.</param>
-        public SetTransformerEncoder(int inputDimension, int width, int heads, int layers, int inducingPoints, int seeds,
-                                     bool decoderSelfAttention, bool layerNorm, double dropout = 0, int embeddingDimension = 0)
+        /// <param name="options">The architecture (checked with <see cref="SetTransformerOptions.Validate"/>).</param>
+        public SetTransformerEncoder(int inputDimension, SetTransformerOptions options)
             : base(nameof(SetTransformerEncoder))
         {
-            encoder = new SetAttentionStack(inputDimension, width, heads, layers, inducingPoints, layerNorm, dropout);
-            pma = new Pma(width, heads, seeds, layerNorm, dropout);
-            if (decoderSelfAttention && seeds > 1) decoder_sab = new SetAttentionBlock(width, width, heads, layerNorm, dropout);
-            if (embeddingDimension > 0) projection = nn.Linear((long)seeds * width, embeddingDimension);
+            ArgumentNullException.ThrowIfNull(options);
+            options.Validate();
+            int width = options.Width, heads = options.Heads, seeds = options.Seeds;
+            encoder = options.CreateStack(inputDimension);
+            pma = new Pma(width, heads, seeds, options.LayerNorm, options.Dropout);
+            if (options.DecoderSelfAttention && seeds > 1) decoderSab = new SetAttentionBlock(width, width, heads, options.LayerNorm, options.Dropout);
+            if (options.EmbeddingDimension > 0) projection = nn.Linear((long)seeds * width, options.EmbeddingDimension);
             InputDimension = inputDimension;
             Width = width;
             Seeds = seeds;
-            OutputDimension = embeddingDimension > 0 ? embeddingDimension : seeds * width;
+            OutputDimension = options.CreateEmbeddingDimension(inputDimension);
             RegisterComponents();
         }
 
@@ -71,7 +66,7 @@ namespace SetML.Modules
         {
             using var scope = torch.NewDisposeScope();
             var h = pma.forward(z, mask);
-            if (decoder_sab is not null) h = decoder_sab.SelfAttend(h);
+            if (decoderSab is not null) h = decoderSab.SelfAttend(h);
             return h.MoveToOuterDisposeScope();
         }
 
@@ -119,7 +114,7 @@ namespace SetML.Models
         public bool DecoderSelfAttention { get; set; } = true;
         /// <summary>
         /// Apply the LayerNorms of eq. 6–7 in every MAB. Default: false — the authors' public code leaves them off, and
-        /// at the small budgets of our samples the model trains markedly faster without them (bench/README.md).
+        /// at the small budgets of our samples the model trains markedly faster without them (docs/results.md).
         /// </summary>
         public bool LayerNorm { get; set; }
         /// <summary>Dropout on every attention output during training (the paper uses none). Default: 0.</summary>
@@ -147,12 +142,7 @@ namespace SetML.Models
         }
 
         /// <inheritdoc />
-        public override SetEncoder CreateEncoder(int elementDimension)
-        {
-            Validate();
-            return new SetTransformerEncoder(elementDimension, Width, Heads, Layers, UseInducedPoints ? InducingPoints : 0, Seeds,
-                DecoderSelfAttention, LayerNorm, Dropout, EmbeddingDimension);
-        }
+        public override SetTransformerEncoder CreateEncoder(int elementDimension) => new(elementDimension, this);
 
         /// <inheritdoc />
         public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension > 0 ? EmbeddingDimension : Seeds * Width;
@@ -177,8 +167,5 @@ namespace SetML.Models
         public override string MemoryGrowth => UseInducedPoints
             ? $"ISAB_{InducingPoints} attention, linear in the set size"
             : "SAB attention, quadratic in the set size; UseInducedPoints = true makes it linear";
-
-        /// <summary>False: attention normalises over the whole set, so chunks cannot be encoded separately and merged.</summary>
-        public override bool IsMiniBatchConsistent => false;
     }
 }

@@ -21,35 +21,28 @@ namespace SetML.Modules
         private readonly ModuleList<SlotSetEncoderLayer> levels = new();
         private readonly Mlp? rho;
 
-        /// <summary>Creates the encoder.</summary>
+        /// <summary>Creates the encoder: φ (when <see cref="SlotSetEncoderOptions.PhiOutputDimension"/> &gt; 0), one
+        /// <see cref="SlotSetEncoderLayer"/> per entry of <see cref="SlotSetEncoderOptions.SlotCounts"/> (level t draws its
+        /// prediction-time slots with seed <c>SlotSeed + t</c>), and ρ (when <see cref="SlotSetEncoderOptions.EmbeddingDimension"/> &gt; 0).</summary>
         /// <param name="inputDimension">Element dimension d.</param>
-        /// <param name="phiHidden">Hidden widths of φ.</param>
-        /// <param name="phiOutput">Output width of φ; 0 = no φ (the SSE reads the raw elements).</param>
-        /// <param name="slotCounts">K_1 … K_T, one per level of the hierarchy.</param>
-        /// <param name="slotDimension">Slot dimension h of every level.</param>
-        /// <param name="attentionDimension">Projection dimension d̂ of every level.</param>
-        /// <param name="aggregation">Aggregation g of every level.</param>
-        /// <param name="initialization">Slot initialisation of every level.</param>
-        /// <param name="slotSeed">Seed of the prediction-time slot draw; level t uses <c>slotSeed + t</c>.</param>
-        /// <param name="rhoHidden">Hidden widths of ρ.</param>
-        /// <param name="outputDimension">Output width of ρ; 0 = no ρ (the embedding is the flattened K_T·d̂ slots).</param>
-        /// <param name="activation">Activation of φ and ρ.</param>
-        public SlotSetEncoder(int inputDimension, IReadOnlyList<int> phiHidden, int phiOutput, IReadOnlyList<int> slotCounts,
-            int slotDimension, int attentionDimension, PoolingKind aggregation, SlotInitialization initialization, long slotSeed,
-            IReadOnlyList<int> rhoHidden, int outputDimension, Activation activation = Activation.ReLU) : base(nameof(SlotSetEncoder))
+        /// <param name="options">The architecture (checked first; an invalid option throws <see cref="ArgumentException"/> naming it).</param>
+        public SlotSetEncoder(int inputDimension, SlotSetEncoderOptions options) : base(nameof(SlotSetEncoder))
         {
-            if (slotCounts.Count == 0) throw new ArgumentException("A Slot Set Encoder needs at least one level (slotCounts is empty).", nameof(slotCounts));
+            ArgumentNullException.ThrowIfNull(options);
+            options.Validate();
+            var slotCounts = options.SlotCounts;
             int width = inputDimension;
-            if (phiOutput > 0) { phi = new Mlp(inputDimension, phiHidden, phiOutput, activation); width = phiOutput; }
-            for (int t = 0; t < slotCounts.Count; t++)
+            if (options.PhiOutputDimension > 0) { phi = new Mlp(inputDimension, options.PhiHiddenSizes, options.PhiOutputDimension, options.Activation); width = options.PhiOutputDimension; }
+            for (int t = 0; t < slotCounts.Length; t++)
             {
-                levels.Add(new SlotSetEncoderLayer(width, slotCounts[t], slotDimension, attentionDimension, aggregation, initialization, slotSeed + t));
-                width = attentionDimension;
+                levels.Add(new SlotSetEncoderLayer(width, slotCounts[t], options.SlotDimension, options.AttentionDimension, options.Aggregation,
+                    options.SlotInitialization, (long)options.SlotSeed + t));
+                width = options.AttentionDimension;
             }
-            int flat = slotCounts[^1] * attentionDimension;
-            if (outputDimension > 0) rho = new Mlp(flat, rhoHidden, outputDimension, activation);
+            int flat = slotCounts[^1] * options.AttentionDimension;
+            if (options.EmbeddingDimension > 0) rho = new Mlp(flat, options.RhoHiddenSizes, options.EmbeddingDimension, options.Activation);
             InputDimension = inputDimension;
-            OutputDimension = outputDimension > 0 ? outputDimension : flat;
+            OutputDimension = options.EmbeddingDimension > 0 ? options.EmbeddingDimension : flat;
             RegisterComponents();
         }
 
@@ -154,9 +147,6 @@ namespace SetML.Models
         public Activation Activation { get; set; } = Activation.ReLU;
 
         /// <inheritdoc />
-        public override bool IsMiniBatchConsistent => true;
-
-        /// <inheritdoc />
         public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
         {
             double bytes = ForwardMemory.SetInput(batch, setSize, elementDimension), n = setSize;
@@ -179,13 +169,11 @@ namespace SetML.Models
         public override int CreateEmbeddingDimension(int elementDimension)
             => EmbeddingDimension > 0 ? EmbeddingDimension : Validated().SlotCounts[^1] * AttentionDimension;
 
+        /// <summary>Checks the options; throws <see cref="ArgumentException"/> naming the first invalid one.</summary>
+        public void Validate() => Validated();
+
         /// <inheritdoc />
-        public override SetEncoder CreateEncoder(int elementDimension)
-        {
-            Validated();
-            return new Modules.SlotSetEncoder(elementDimension, PhiHiddenSizes, PhiOutputDimension, SlotCounts, SlotDimension,
-                AttentionDimension, Aggregation, SlotInitialization, SlotSeed, RhoHiddenSizes, EmbeddingDimension, Activation);
-        }
+        public override Modules.SlotSetEncoder CreateEncoder(int elementDimension) => new(elementDimension, this);
 
         private SlotSetEncoderOptions Validated()
         {
