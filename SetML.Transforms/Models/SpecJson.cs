@@ -13,7 +13,7 @@ namespace SetML.Models;
 /// references SetML.Transforms (an application, a test project), is found by reflection.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
-public sealed class PolymorphicSpecAttribute : Attribute { }
+internal sealed class PolymorphicSpecAttribute : Attribute { }
 
 /// <summary>
 /// The stable name and format version of a serialized spec component (a concrete subclass of a
@@ -45,7 +45,7 @@ public sealed class SpecTypeAttribute : Attribute
 /// Strict: a member this SetML does not know, an unknown <c>"$type"</c>, or a component <c>"$version"</c> newer than
 /// this SetML reads is an error, never silently ignored.
 /// </summary>
-public static class SpecJson
+internal static class SpecJson
 {
     /// <summary>The metadata member holding a component's stable type name.</summary>
     public const string TypeProperty = "$type";
@@ -245,4 +245,4 @@ public static class SpecJson
 /// <param name="Version">The format version written as <c>"$version"</c>.</param>
 /// <param name="Type">The C# class (free to be renamed).</param>
 /// <param name="Explicit">Whether the name comes from a <see cref="SpecTypeAttribute"/> (true for every component SetML ships).</param>
-public sealed record SpecComponent(string Name, int Version, Type Type, bool Explicit);
+internal sealed record SpecComponent(string Name, int Version, Type Type, bool Explicit);

@@ -19,7 +19,7 @@ namespace SetML.Training;
 /// <c>ExternalException: Expected false to be true ... toFloat (Scalar.h)</c> crashes in long trainings. Here every
 /// Scalar is created explicitly and disposed after the loop that uses it.
 /// </remarks>
-public sealed class AdamW : IDisposable
+internal sealed class AdamW : IDisposable
 {
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _m, _v;
