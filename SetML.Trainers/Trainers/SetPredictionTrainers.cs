@@ -42,7 +42,7 @@ public abstract class SetPredictionTrainerBase : IEstimator<SetModelTransformer>
 
     /// <summary>Trains the model.</summary>
     public SetModelTransformer Fit(IDataView input)
-        => SetPredictionTraining.Fit(_env, input, ValidationData, _features, _label, _d, _options, DefaultDecoder);
+        => new SetPredictionModelTrainer(_env, _options, _features, _label, _d, DefaultDecoder).Fit(input, ValidationData);
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)

@@ -43,8 +43,7 @@ public abstract class SetTrainerBase : IEstimator<SetModelTransformer>
 
     /// <summary>Trains the model.</summary>
     public SetModelTransformer Fit(IDataView input)
-        => EncoderTraining.Fit(Env, input, ValidationData, SetColumnName, ElementDimension, Label, Task, Options, RegressionLoss,
-            new EncoderTraining.OutputNames(null));
+        => new EncoderModelTrainer(Env, Options, SetColumnName, ElementDimension, Label, Task, RegressionLoss, embeddingColumn: null).Fit(input, ValidationData);
 
     /// <summary>The columns the trained model adds (SchemaShape form).</summary>
     private protected abstract IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema);

@@ -194,6 +194,10 @@ namespace SetML.Persistence
         public static SchemaShape.Column Column(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, SchemaShape? annotations = null)
             => new SchemaShape.Column(name, kind, itemType, isKey, annotations);
 
+        /// <summary>A vector-of-Single column (fixed size, or variable-length).</summary>
+        public static SchemaShape.Column Vector(string name, bool variable = false)
+            => Column(name, variable ? SchemaShape.Column.VectorKind.VariableVector : SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+
         /// <summary>Turns a column list into a <see cref="SchemaShape"/>.</summary>
         public static SchemaShape Shape(IEnumerable<SchemaShape.Column> columns) => new SchemaShape(columns);
 
