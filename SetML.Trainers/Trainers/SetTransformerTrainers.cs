@@ -117,7 +117,13 @@ public sealed class SetToSetTrainer : IEstimator<SetModelTransformer>
         {
             SetColumn.ValidateSchema(schema, t._set, t._d);
             SetColumn.ValidateSchema(schema, t._label, LabelDimension);
-            return _spec = new SetToSetModelSpec
+            return _spec = Describe();
+        }
+
+        /// <summary>The model before training (no data needed): also what the estimator's output schema is derived from.</summary>
+        public SetToSetModelSpec Describe()
+        {
+            return new SetToSetModelSpec
             {
                 Inputs = { SetInput(t._set, t._d, t._options.AllowEmptySets, t._options.MaximumSetSize) },
                 Encoder = SpecJson.Clone(t._options.Layers ?? new SetTransformerOptions()),
@@ -180,10 +186,7 @@ public sealed class SetToSetTrainer : IEstimator<SetModelTransformer>
         SetColumn.ValidateSchemaShape(inputSchema, _set, _d);
         if (!SchemaShapes.TryFindColumn(inputSchema, _label, out _))
             throw new SetColumnException(_label, null, SetRule.ColumnExists, "the label column was not found in the input schema");
-        var cols = inputSchema.ToDictionary(c => c.Name);
-        cols["Score"] = SchemaShapes.Vector("Score", variable: true);
-        if (_task == SetToSetTask.Classification) cols["PredictedLabel"] = SchemaShapes.Vector("PredictedLabel", variable: true);
-        return SchemaShapes.Shape(cols.Values);
+        return SchemaShapes.WithOutputs(inputSchema, new Training(this).Describe().GetOutputColumns());
     }
 }
 
@@ -222,6 +225,12 @@ public sealed class AmortizedMixtureTrainer : IEstimator<SetModelTransformer>
         protected override AmortizedMixtureModelSpec CreateSpec(DataViewSchema schema)
         {
             SetColumn.ValidateSchema(schema, t._set, t._d);
+            return Describe();
+        }
+
+        /// <summary>The model before training (no data needed): also what the estimator's output schema is derived from.</summary>
+        public AmortizedMixtureModelSpec Describe()
+        {
             var o = t._options;
             return new AmortizedMixtureModelSpec
             {
@@ -257,12 +266,7 @@ public sealed class AmortizedMixtureTrainer : IEstimator<SetModelTransformer>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         SetColumn.ValidateSchemaShape(inputSchema, _set, _d);
-        var cols = inputSchema.ToDictionary(c => c.Name);
-        var o = _options;
-        cols[o.AssignmentsColumnName] = SchemaShapes.Vector(o.AssignmentsColumnName, variable: true);
-        foreach (var name in new[] { o.WeightsColumnName, o.MeansColumnName, o.VariancesColumnName })
-            cols[name] = SchemaShapes.Vector(name);
-        return SchemaShapes.Shape(cols.Values);
+        return SchemaShapes.WithOutputs(inputSchema, new Training(this).Describe().GetOutputColumns());
     }
 }
 

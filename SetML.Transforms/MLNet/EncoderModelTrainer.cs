@@ -47,6 +47,12 @@ internal sealed class EncoderModelTrainer : SetModelTrainer<EncoderModelSpec, En
     protected override EncoderModelSpec CreateSpec(DataViewSchema schema)
     {
         SetColumn.ValidateSchema(schema, _setColumn, _d);
+        return Describe();
+    }
+
+    /// <summary>The model before training (no data needed): also what the estimators' output schemas are derived from.</summary>
+    internal EncoderModelSpec Describe()
+    {
         return new EncoderModelSpec
         {
             Inputs = { SetInput(_setColumn, _d, _options.AllowEmptySets, _options.MaximumSetSize) },

@@ -75,8 +75,9 @@ public sealed class SetFeaturizerEstimator : IEstimator<SetModelTransformer>
         SetColumn.ValidateSchemaShape(inputSchema, _input, _d);
         if (_label != null && !SchemaShapes.TryFindColumn(inputSchema, _label, out _))
             throw new SetColumnException(_label, null, SetRule.ColumnExists, "the label column was not found in the input schema");
-        var cols = inputSchema.ToDictionary(c => c.Name);
-        cols[_output] = SchemaShapes.Column(_output, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
-        return SchemaShapes.Shape(cols.Values);
+        var model = _label == null
+            ? new AutoEncoderFeaturizerTrainer(_env, _options, _input, _d, _output).Describe()
+            : new EncoderModelTrainer(_env, _options, _input, _d, _label, _options.Task ?? SetTask.Regression, _options.RegressionLoss, _output).Describe();
+        return SchemaShapes.WithOutputs(inputSchema, model.GetOutputColumns());
     }
 }

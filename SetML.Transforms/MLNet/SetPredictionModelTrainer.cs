@@ -98,14 +98,19 @@ internal sealed class SetPredictionModelTrainer : SetModelTrainer<SetPredictionM
 
     protected override SetPredictionModelSpec CreateSpec(DataViewSchema schema)
     {
-        var decoder = SpecJson.Clone(_options.Decoder ?? _defaultDecoder);
-        decoder.Validate();
+        var spec = Describe();
+        spec.Decoder.Validate();
         SetColumn.ValidateSchema(schema, _labelColumn, _d);
         _labelInput = SetInput(_labelColumn, _d, _options.AllowEmptySets, _options.MaximumSetSize);
-        var input = _featureInput = DescribeFeatures(schema, _featureColumn, _labelColumn, _d, _options.AllowEmptySets);
-        // N, the set encoder and the latent size depend on the label sets: completed when the training rows are read.
-        return new SetPredictionModelSpec { Inputs = { input }, Decoder = decoder, ElementDimension = _d };
+        spec.Inputs.Add(_featureInput = DescribeFeatures(schema, _featureColumn, _labelColumn, _d, _options.AllowEmptySets));
+        return spec;
     }
+
+    /// <summary>
+    /// The model before training, without its input (no data needed): also what the estimator's output schema is derived
+    /// from. N, the set encoder and the latent size depend on the label sets: completed when the training rows are read.
+    /// </summary>
+    internal SetPredictionModelSpec Describe() => new() { Decoder = SpecJson.Clone(_options.Decoder ?? _defaultDecoder), ElementDimension = _d };
 
     protected override string Title(SetPredictionModelSpec spec) => $"Training {spec.Decoder.GetType().Name.Replace("Options", "")} set predictor";
 
@@ -197,6 +202,12 @@ internal sealed class AutoEncoderFeaturizerTrainer : SetModelTrainer<EncoderMode
     {
         _decoderOptions.Validate();
         SetColumn.ValidateSchema(schema, _setColumn, _d);
+        return Describe();
+    }
+
+    /// <summary>The kept model before training (no data needed): also what the featurizer's output schema is derived from.</summary>
+    internal EncoderModelSpec Describe()
+    {
         return new EncoderModelSpec
         {
             Inputs = { SetInput(_setColumn, _d, _options.AllowEmptySets, _options.MaximumSetSize) },
