@@ -51,18 +51,18 @@ internal sealed class EncoderModelTrainer : SetModelTrainer<EncoderModelSpec, En
     }
 
     /// <summary>The model before training (no data needed): also what the estimators' output schemas are derived from.</summary>
-    internal EncoderModelSpec Describe()
+    internal EncoderModelSpec Describe() => Describe(_options, _setColumn, _d, _task, _embeddingColumn, _options.Dropout);
+
+    /// <summary>An encoder + head model of the options' encoder on <paramref name="setColumn"/>, for <paramref name="task"/>.</summary>
+    internal static EncoderModelSpec Describe(SetModelOptions options, string setColumn, int d, SetTask task, string? embeddingColumn, double dropout) => new()
     {
-        return new EncoderModelSpec
-        {
-            Inputs = { SetInput(_setColumn, _d, _options.AllowEmptySets, _options.MaximumSetSize) },
-            Encoder = SpecJson.Clone(_options.Encoder ?? new DeepSetsOptions()),
-            HeadHiddenSizes = _options.HeadHiddenSizes.ToArray(),
-            Dropout = _options.Dropout,
-            Task = _task,
-            EmbeddingColumnName = _embeddingColumn,
-        };
-    }
+        Inputs = { SetInput(setColumn, d, options.AllowEmptySets, options.MaximumSetSize) },
+        Encoder = SpecJson.Clone(options.Encoder ?? new DeepSetsOptions()),
+        HeadHiddenSizes = options.HeadHiddenSizes.ToArray(),
+        Dropout = dropout,
+        Task = task,
+        EmbeddingColumnName = embeddingColumn,
+    };
 
     protected override string Title(EncoderModelSpec spec)
         => $"{spec.Encoder.GetType().Name.Replace("Options", "")} {_task} on '{_setColumn}' (d = {_d})";

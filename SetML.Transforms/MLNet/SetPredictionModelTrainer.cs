@@ -206,17 +206,8 @@ internal sealed class AutoEncoderFeaturizerTrainer : SetModelTrainer<EncoderMode
     }
 
     /// <summary>The kept model before training (no data needed): also what the featurizer's output schema is derived from.</summary>
-    internal EncoderModelSpec Describe()
-    {
-        return new EncoderModelSpec
-        {
-            Inputs = { SetInput(_setColumn, _d, _options.AllowEmptySets, _options.MaximumSetSize) },
-            Encoder = SpecJson.Clone(_options.Encoder ?? new DeepSetsOptions()),
-            HeadHiddenSizes = _options.HeadHiddenSizes.ToArray(),
-            Task = SetTask.Regression,
-            EmbeddingColumnName = _outputColumn,
-        };
-    }
+    /// <remarks>Its head is never trained, so it is saved without dropout.</remarks>
+    internal EncoderModelSpec Describe() => EncoderModelTrainer.Describe(_options, _setColumn, _d, SetTask.Regression, _outputColumn, dropout: 0);
 
     protected override string Title(EncoderModelSpec spec)
         => $"Training a set auto-encoder featurizer ({_decoderOptions.GetType().Name.Replace("Options", "")} decoder)";
