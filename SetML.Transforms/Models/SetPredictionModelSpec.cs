@@ -159,7 +159,7 @@ public sealed class ConvInputEncoderOptions : InputEncoderOptions
 /// (elements with presence ≥ 0.5, padding removed), its size, and the presence of each kept element (its confidence).
 /// </summary>
 [SpecType("model.set-prediction")]
-public sealed class SetPredictionModelSpec : ModelSpec
+public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredictionNetwork>
 {
     /// <summary>The decoder.</summary>
     public SetDecoderOptions Decoder { get; set; } = new DspnOptions();
@@ -181,7 +181,11 @@ public sealed class SetPredictionModelSpec : ModelSpec
     public string PredictedSetScoreColumnName { get; set; } = "PredictedSetScore";
 
     /// <inheritdoc />
-    public override nn.Module CreateNetwork()
+    public override nn.Module CreateNetwork() => CreateSetPredictionNetwork();
+
+    SetPredictionNetwork INetworkSpec<SetPredictionNetwork>.CreateTypedNetwork() => CreateSetPredictionNetwork();
+
+    private SetPredictionNetwork CreateSetPredictionNetwork()
     {
         var decoder = Decoder.CreateDecoder(LatentDimension, ElementDimension, MaximumSetSize);
         var input = Inputs[0];

@@ -80,6 +80,33 @@ internal sealed class AdamW : IDisposable
     }
 
     /// <summary>
+    /// <see cref="ClipGradientNorm"/> without reading anything back to the host (the training loop calls it every step):
+    /// the norm is accumulated on the device in double precision, in the same order as <see cref="ClipGradientNorm"/>, and
+    /// the gradients are multiplied by min(1, maxNorm / (norm + 1e-6)) — by exactly 1 when they are within the bound.
+    /// </summary>
+    internal void ClipGradients(double maxNorm)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        using Scalar eps = 1e-6.ToScalar(), one = 1.0.ToScalar();
+        Tensor? total = null;
+        foreach (var p in _parameters)
+        {
+            using var g = p.grad;
+            if (g is null) continue;
+            var n = g.norm().to_type(ScalarType.Float32).to_type(ScalarType.Float64);
+            total = total is null ? n.mul(n) : total.add(n.mul(n), one);
+        }
+        if (total is null) return;
+        var coefficient = torch.tensor(maxNorm, ScalarType.Float64, total.device).div(total.sqrt().add(eps, one)).clamp_max(one);
+        foreach (var p in _parameters)
+        {
+            using var g = p.grad;
+            g?.mul_(coefficient);
+        }
+    }
+
+    /// <summary>
     /// Scales all gradients so that their global L2 norm is at most <paramref name="maxNorm"/> (as
     /// <c>torch.nn.utils.clip_grad_norm_</c>), with explicit Scalars. Returns the norm before clipping.
     /// </summary>
