@@ -54,12 +54,13 @@ public sealed class SlotBench : BenchSection
         using var _ = torch.no_grad();
         using var slots = layer.SampleSlots(1);
         var state = torch.zeros(1, 32, 128);
+        using var one = 1.0.ToScalar();
         for (long i = 0; i < n; i += chunk)
         {
             using var scope = torch.NewDisposeScope();
             var c = chunkAt(i);
             using var mask = torch.ones(1, c.shape[1], dtype: ScalarType.Bool);
-            state.add_(layer.Partial(c, mask, slots));
+            state.add_(layer.Partial(c, mask, slots), one);
         }
         return state;
     }

@@ -32,14 +32,14 @@ public sealed class BenchSample : Sample
     /// <inheritdoc />
     public override IReadOnlyList<(string Name, string Help)> Options => new[]
     {
-        ("pairs", "alternating (SetML, baseline) pairs per row (default 5; 1 with --quick)"),
-        ("threads", "run only this number of intra-op threads (default: 1, then 2)"),
+        ("--pairs", "alternating (SetML, baseline) pairs per row (default 5; 1 with --quick)"),
+        ("--threads", "run only this number of intra-op threads (default: 1, then 2)"),
     };
 
     /// <inheritdoc />
     public override IReadOnlyList<(string Name, string Help)> TextOptions => new[]
     {
-        ("sections", "comma-separated section names to run (default: all)"),
+        ("--sections", "comma-separated section names to run (default: all)"),
     };
 
     internal static IReadOnlyList<BenchSection> Sections()
@@ -51,13 +51,13 @@ public sealed class BenchSample : Sample
     /// <inheritdoc />
     public override int Run(SampleContext context)
     {
-        int pairs = (int)context.Option("pairs", context.Quick ? 1 : 5);
+        int pairs = (int)context.Option("--pairs", context.Quick ? 1 : 5);
         if (pairs < 1) throw new ArgumentException($"--pairs must be at least 1, got {pairs}.");
-        var names = context.TextOption("sections")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var names = context.TextOption("--sections")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var sections = Sections().Where(s => names == null || names.Contains(s.Name)).ToList();
         if (names != null && names.Except(sections.Select(s => s.Name)).FirstOrDefault() is string unknown)
             throw new ArgumentException($"--sections: unknown section '{unknown}'; known: {string.Join(", ", Sections().Select(s => s.Name))}.");
-        var threadCounts = context.Option("threads", 0) is long t and > 0 ? new[] { (int)t } : context.Quick ? new[] { 2 } : new[] { 1, 2 };
+        var threadCounts = context.Option("--threads", 0) is long t and > 0 ? new[] { (int)t } : context.Quick ? new[] { 2 } : new[] { 1, 2 };
         context.Out.WriteLine($"Load average before: {LoadAverage()}; {Environment.ProcessorCount} cores; {pairs} pair(s) per row");
         using var reference = ReferenceServer.Start(threadCounts.Max(), context.Out);
         if (reference != null)
