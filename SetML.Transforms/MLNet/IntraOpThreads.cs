@@ -37,8 +37,12 @@ internal readonly struct IntraOpThreads : IDisposable
         if (!OperatingSystem.IsLinux()) return;
         try
         {
-            var path = File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                .Where(f => f.Length >= 6 && Path.GetFileName(f[5]).StartsWith("libgomp", StringComparison.Ordinal)).Select(f => f[5]).FirstOrDefault();
+            var mapped = File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
+                .Where(f => f.Length == 6).Select(f => f[5].Trim()).Distinct().ToList();
+            // libtorch's own OpenMP runtime (beside libtorch_cpu.so), not another library's (LightGBM brings the system's).
+            var torchDirectory = mapped.Where(m => Path.GetFileName(m) == "libtorch_cpu.so").Select(Path.GetDirectoryName).FirstOrDefault();
+            var gomps = mapped.Where(m => Path.GetFileName(m).StartsWith("libgomp", StringComparison.Ordinal)).ToList();
+            var path = gomps.FirstOrDefault(m => Path.GetDirectoryName(m) == torchDirectory) ?? gomps.FirstOrDefault();
             if (path == null || !NativeLibrary.TryLoad(path, out var gomp)) return;
             if (NativeLibrary.TryGetExport(gomp, "omp_set_num_threads", out var set) && NativeLibrary.TryGetExport(gomp, "omp_get_max_threads", out var get))
             {
