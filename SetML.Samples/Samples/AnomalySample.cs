@@ -45,11 +45,28 @@ Paper figures (Table 4, CelebA — different data, for reference): rFF + Pooling
 SAB + PMA 0.5941 / 0.4386.";
 
     /// <inheritdoc />
+    public override IReadOnlyList<(string Name, string Help)> Options => new[]
+    {
+        ("--sets", "training sets (default 2000)"),
+        ("--width", "width (default 64)"),
+    };
+
+    /// <inheritdoc />
+    public override IReadOnlyList<(string Name, string Help)> TextOptions => new[]
+    {
+        ("--ln", "on/off"), ("--std", "on/off"), ("--lr", "learning rate"), ("--sched", "constant/cosine"), ("--models", "rff,sab"),
+    };
+
+    /// <inheritdoc />
     public override int Run(SampleContext ctx)
     {
         const int pool = 2, d = 196, size = 8;
-        int nTrain = ctx.Quick ? 128 : 2000, nTest = ctx.Quick ? 64 : 500;
-        int hidden = ctx.Quick ? 32 : 64;
+        int nTrain = (int)ctx.Option("--sets", ctx.Quick ? 128 : 2000), nTest = ctx.Quick ? 64 : 500;
+        int hidden = (int)ctx.Option("--width", ctx.Quick ? 32 : 64);
+        bool ln = ctx.TextOption("--ln") == "on", std = ctx.TextOption("--std") == "on";
+        double lr = double.Parse(ctx.TextOption("--lr") ?? "1e-3", System.Globalization.CultureInfo.InvariantCulture);
+        var sched = ctx.TextOption("--sched") == "cosine" ? LearningRateSchedule.Cosine : LearningRateSchedule.Constant;
+        var only = ctx.TextOption("--models") ?? "rff,sab";
         var trainImages = FashionMnist.Load(FashionMnistSplit.Train, ctx.Quick ? 2000 : 20000);
         var testImages = FashionMnist.Load(FashionMnistSplit.Test, ctx.Quick ? 1000 : null);
         var rng = new Random(ctx.Seed);
@@ -58,12 +75,21 @@ SAB + PMA 0.5941 / 0.4386.";
         var train = Enumerable.Range(0, nTrain).Select(_ => ImageSets.Anomaly(trainImages, trainByClass, size, pool, rng)).ToList();
         var test = Enumerable.Range(0, nTest).Select(_ => ImageSets.Anomaly(testImages, testByClass, size, pool, rng)).ToList();
         ctx.Out.WriteLine($"{train.Count} training and {test.Count} test sets of {size} images (1 anomaly each).");
+        if (std)
+        {
+            var mean = new double[d]; var sq = new double[d]; long count = 0;
+            foreach (var t in train) for (int i = 0; i < size; i++, count++) for (int j = 0; j < d; j++) { double v = t.Set.Set[i * d + j]; mean[j] += v; sq[j] += v * v; }
+            var sd = new double[d];
+            for (int j = 0; j < d; j++) { mean[j] /= count; sd[j] = Math.Sqrt(Math.Max(sq[j] / count - mean[j] * mean[j], 0)) + 1e-6; }
+            foreach (var t in train.Concat(test)) for (int i = 0; i < size; i++) for (int j = 0; j < d; j++) t.Set.Set[i * d + j] = (float)((t.Set.Set[i * d + j] - mean[j]) / sd[j]);
+        }
 
         var models = new List<(string Name, string PaperName, Func<nn.Module<Tensor, Tensor, Tensor>> Create)>
         {
             ("rFF + Pooling", "rFF + Pooling", () => new PooledContextScorer(d, hidden)),
-            ("SAB", "SAB + Pooling", () => new SabScorer(d, hidden, heads: 4)),
+            ("SAB", "SAB + Pooling", () => new SabScorer(d, hidden, heads: 4, ln)),
         };
+        models = models.Where(m => only.Contains(m.Name == "SAB" ? "sab" : "rff")).ToList();
         var paper = new Dictionary<string, (double Auroc, double Aupr)>
         {
             ["rFF + Pooling"] = (0.5643, 0.4126), ["SAB + Pooling"] = (0.5757, 0.4189), ["SAB + PMA"] = (0.5941, 0.4386),
@@ -86,6 +112,7 @@ SAB + PMA 0.5941 / 0.4386.";
             var device = TorchRuntime.Resolve(ctx.Device);
             if (device.type != DeviceType.CPU) model.to(device);
             var options = ctx.TrainingOptions<SetTrainingOptions>(name);
+            options.LearningRate = lr; options.Schedule = sched;
             var watch = System.Diagnostics.Stopwatch.StartNew();
             // Every set has 8 images, so the whole training set is one [S, 8, d] tensor built once; batches are index_select
             // views of it. (Building each batch from managed arrays allocated ~200 KB per batch on the large-object heap and
@@ -182,9 +209,9 @@ SAB + PMA 0.5941 / 0.4386.";
         private readonly SetAttentionStack sab;
         private readonly Mlp psi;
 
-        public SabScorer(int d, int hidden, int heads) : base(nameof(SabScorer))
+        public SabScorer(int d, int hidden, int heads, bool ln) : base(nameof(SabScorer))
         {
-            sab = new SetTransformerOptions { Width = hidden, Heads = heads, Layers = 2 }.CreateStack(d);
+            sab = new SetTransformerOptions { Width = hidden, Heads = heads, Layers = 2, LayerNorm = ln }.CreateStack(d);
             psi = new Mlp(hidden, new[] { hidden }, 1);
             RegisterComponents();
         }
