@@ -9,19 +9,24 @@ namespace SetML.Models;
 [SpecType("encoder.slot-set-encoder")]
 public sealed class SlotSetEncoderOptions : SetEncoderOptions
 {
-    /// <summary>Hidden widths of φ, the row-wise MLP before the first level. Default: [64, 64] (the paper's Table 3).</summary>
-    public int[] PhiHiddenSizes { get; set; } = { 64, 64 };
-    /// <summary>Output width of φ; 0 = no φ (the first level reads the raw elements). Default: 64.</summary>
-    public int PhiOutputDimension { get; set; } = 64;
+    /// <summary>
+    /// Hidden widths of φ, the row-wise MLP before the first level. Default: [128, 128] (the paper's Table 3 layout at
+    /// the width of the other encoders' defaults). Measured on the <c>point-sets</c> benchmark (Fashion-MNIST point sets,
+    /// 5,000 training images, 5 epochs): 0.6350 test accuracy with these widths (φ 128, h = d̂ = 64, ρ [128], embedding
+    /// 128) against 0.6180 with the former φ [64, 64] → 64, h = d̂ = 32, ρ [128], embedding 32 (docs/encoders.md).
+    /// </summary>
+    public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+    /// <summary>Output width of φ; 0 = no φ (the first level reads the raw elements). Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
+    public int PhiOutputDimension { get; set; } = 128;
     /// <summary>
     /// Slots K_t of each level of the hierarchy (eq. 6), lowest first. Default: [16]. With random slots, every level but
     /// the last may change K after training (use e.g. [16, 1] for that).
     /// </summary>
     public int[] SlotCounts { get; set; } = { 16 };
-    /// <summary>Slot dimension h. Default: 32.</summary>
-    public int SlotDimension { get; set; } = 32;
-    /// <summary>Dimension d̂ of the k/q/v projections (the width of each output slot). Default: 32.</summary>
-    public int AttentionDimension { get; set; } = 32;
+    /// <summary>Slot dimension h. Default: 64 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+    public int SlotDimension { get; set; } = 64;
+    /// <summary>Dimension d̂ of the k/q/v projections (the width of each output slot). Default: 64 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+    public int AttentionDimension { get; set; } = 64;
     /// <summary>Aggregation g over elements and chunks: sum, mean, max or min. Default: <see cref="PoolingKind.Sum"/> (the paper's).</summary>
     public PoolingKind Aggregation { get; set; } = PoolingKind.Sum;
     /// <summary>Random slots S ~ N(μ, diag σ) or deterministic learned slots. Default: <see cref="SlotInitialization.Random"/>.</summary>
@@ -33,8 +38,8 @@ public sealed class SlotSetEncoderOptions : SetEncoderOptions
     public int SlotSeed { get; set; }
     /// <summary>Hidden widths of ρ, the MLP on the flattened K_T·d̂ slots. Default: [128].</summary>
     public int[] RhoHiddenSizes { get; set; } = { 128 };
-    /// <summary>Embedding size (output of ρ); 0 = no ρ, the embedding is the flattened K_T·d̂ slots. Default: 32.</summary>
-    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>Embedding size (output of ρ); 0 = no ρ, the embedding is the flattened K_T·d̂ slots. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+    public int EmbeddingDimension { get; set; } = 128;
     /// <summary>Activation of φ and ρ. Default: ReLU.</summary>
     public Activation Activation { get; set; } = Activation.ReLU;
 
@@ -88,16 +93,20 @@ public sealed class SlotSetEncoderOptions : SetEncoderOptions
 [SpecType("encoder.fspool")]
 public sealed class FSPoolOptions : SetEncoderOptions
 {
-    /// <summary>Hidden widths of φ. Default: [64, 64].</summary>
-    public int[] PhiHiddenSizes { get; set; } = { 64, 64 };
-    /// <summary>Width of φ's output, the number of sorted channels. Default: 64.</summary>
-    public int LatentDimension { get; set; } = 64;
+    /// <summary>
+    /// Hidden widths of φ. Default: [128, 128]. Measured on the <c>point-sets</c> benchmark (Fashion-MNIST point sets,
+    /// 5,000 training images, 5 epochs): 0.7400 test accuracy with φ [128, 128] → 128, ρ [128], embedding 128 against
+    /// 0.6600 with the former [64, 64] → 64, ρ [64], embedding 32 (docs/encoders.md).
+    /// </summary>
+    public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+    /// <summary>Width of φ's output, the number of sorted channels. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
+    public int LatentDimension { get; set; } = 128;
     /// <summary>Pieces of each piecewise-linear weight function. Default: 20 (the paper's).</summary>
     public int Pieces { get; set; } = 20;
-    /// <summary>Hidden widths of ρ. Default: [64].</summary>
-    public int[] RhoHiddenSizes { get; set; } = { 64 };
-    /// <summary>Embedding size. Default: 32.</summary>
-    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>Hidden widths of ρ. Default: [128] (see <see cref="PhiHiddenSizes"/>; formerly [64]).</summary>
+    public int[] RhoHiddenSizes { get; set; } = { 128 };
+    /// <summary>Embedding size. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+    public int EmbeddingDimension { get; set; } = 128;
     /// <summary>Activation. Default: ReLU.</summary>
     public Activation Activation { get; set; } = Activation.ReLU;
 
@@ -190,16 +199,21 @@ public sealed class JanossyOptions : SetEncoderOptions
 [SpecType("encoder.equivariant-deep-sets")]
 public sealed class EquivariantDeepSetsOptions : SetEncoderOptions
 {
-    /// <summary>Widths of the rFFp layers. Default: [64, 64].</summary>
-    public int[] LayerSizes { get; set; } = { 64, 64 };
-    /// <summary>Pooling inside each rFFp layer: mean (rFFp-mean) or max (rFFp-max). Default: <see cref="PoolingKind.Mean"/>.</summary>
-    public PoolingKind LayerPooling { get; set; } = PoolingKind.Mean;
-    /// <summary>Final pooling over elements. Default: <see cref="PoolingKind.Mean"/>.</summary>
-    public PoolingKind Pooling { get; set; } = PoolingKind.Mean;
-    /// <summary>Hidden widths of ρ. Default: [64].</summary>
-    public int[] RhoHiddenSizes { get; set; } = { 64 };
-    /// <summary>Embedding size. Default: 32.</summary>
-    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>
+    /// Widths of the rFFp layers. Default: [128, 128]. Measured on the <c>point-sets</c> benchmark (Fashion-MNIST point
+    /// sets, 5,000 training images, 5 epochs): 0.6190 test accuracy with [128, 128], rFFp-max, max pooling, ρ [128],
+    /// embedding 128; 0.5935 with the same widths and mean pooling; 0.5305 with the former [64, 64], rFFp-mean, mean
+    /// pooling, ρ [64], embedding 32 (docs/encoders.md).
+    /// </summary>
+    public int[] LayerSizes { get; set; } = { 128, 128 };
+    /// <summary>Pooling inside each rFFp layer: mean (rFFp-mean) or max (rFFp-max). Default: <see cref="PoolingKind.Max"/> (see <see cref="LayerSizes"/>; formerly mean).</summary>
+    public PoolingKind LayerPooling { get; set; } = PoolingKind.Max;
+    /// <summary>Final pooling over elements. Default: <see cref="PoolingKind.Max"/> (see <see cref="LayerSizes"/>; formerly mean).</summary>
+    public PoolingKind Pooling { get; set; } = PoolingKind.Max;
+    /// <summary>Hidden widths of ρ. Default: [128] (see <see cref="LayerSizes"/>; formerly [64]).</summary>
+    public int[] RhoHiddenSizes { get; set; } = { 128 };
+    /// <summary>Embedding size. Default: 128 (see <see cref="LayerSizes"/>; formerly 32).</summary>
+    public int EmbeddingDimension { get; set; } = 128;
     /// <summary>Activation. Default: ReLU.</summary>
     public Activation Activation { get; set; } = Activation.ReLU;
 
@@ -261,16 +275,21 @@ public sealed class RelationNetworkOptions : SetEncoderOptions
 [SpecType("encoder.attention-pooling")]
 public sealed class AttentionPoolingOptions : SetEncoderOptions
 {
-    /// <summary>Hidden widths of the row-wise rFF. Default: [64].</summary>
-    public int[] PhiHiddenSizes { get; set; } = { 64 };
-    /// <summary>Width of the pooled features. Default: 64.</summary>
-    public int LatentDimension { get; set; } = 64;
-    /// <summary>Width of keys and query. Default: 32.</summary>
-    public int AttentionDimension { get; set; } = 32;
-    /// <summary>Hidden widths of ρ. Default: [64].</summary>
-    public int[] RhoHiddenSizes { get; set; } = { 64 };
-    /// <summary>Embedding size. Default: 32.</summary>
-    public int EmbeddingDimension { get; set; } = 32;
+    /// <summary>
+    /// Hidden widths of the row-wise rFF. Default: [128, 128]. Measured on the <c>point-sets</c> benchmark (Fashion-MNIST
+    /// point sets, 5,000 training images, 5 epochs): 0.5510 test accuracy with rFF [128, 128] → 256, keys 64, ρ [128],
+    /// embedding 128 against 0.5055 with the former [64] → 64, keys 32, ρ [64], embedding 32. Weaker than Deep Sets with
+    /// sum or max pooling on such data: the pooled vector is a weighted mean, see docs/encoders.md.
+    /// </summary>
+    public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+    /// <summary>Width of the pooled features. Default: 256 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
+    public int LatentDimension { get; set; } = 256;
+    /// <summary>Width of keys and query. Default: 64 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+    public int AttentionDimension { get; set; } = 64;
+    /// <summary>Hidden widths of ρ. Default: [128] (see <see cref="PhiHiddenSizes"/>; formerly [64]).</summary>
+    public int[] RhoHiddenSizes { get; set; } = { 128 };
+    /// <summary>Embedding size. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+    public int EmbeddingDimension { get; set; } = 128;
     /// <summary>Activation. Default: ReLU.</summary>
     public Activation Activation { get; set; } = Activation.ReLU;
 
