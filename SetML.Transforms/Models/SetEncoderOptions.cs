@@ -52,7 +52,12 @@ public sealed class DeepSetsOptions : SetEncoderOptions
     public int[] RhoHiddenSizes { get; set; } = { 128 };
     /// <summary>Size of the embedding the encoder outputs. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
     public int EmbeddingDimension { get; set; } = 128;
-    /// <summary>Symmetric pooling over elements. Default: <see cref="PoolingKind.Sum"/>.</summary>
+    /// <summary>
+    /// Symmetric pooling over elements. Default: <see cref="PoolingKind.Sum"/>, the best measured on the <c>point-sets</c>
+    /// benchmark (5,000 training images, 5 epochs, default widths): sum 0.6800, max 0.6480, mean 0.5720 test accuracy.
+    /// There Deep Sets is 6 points below FSPool (0.7400), whose pooling keeps every order statistic of each feature
+    /// rather than one number (docs/encoders.md).
+    /// </summary>
     public PoolingKind Pooling { get; set; } = PoolingKind.Sum;
     /// <summary>Activation of φ and ρ. Default: ReLU.</summary>
     public Activation Activation { get; set; } = Activation.ReLU;
