@@ -61,7 +61,7 @@ public sealed class EquivariantLayerTests
             using var e = EncoderChecks.Seeded(2, () => new EquivariantDeepSetsEncoder(3, new[] { 8, 8 }, pool, PoolingKind.Mean, new[] { 8 }, 4));
             EncoderChecks.All(e);
         }
-        Assert.AreEqual(32, new SetML.Models.EquivariantDeepSetsOptions().CreateEmbeddingDimension(3));
+        Assert.AreEqual(new SetML.Models.EquivariantDeepSetsOptions().EmbeddingDimension, new SetML.Models.EquivariantDeepSetsOptions().CreateEmbeddingDimension(3));
         Assert.ThrowsExactly<ArgumentException>(() => new SetML.Models.EquivariantDeepSetsOptions { LayerSizes = Array.Empty<int>() }.CreateEncoder(3));
     }
 }
