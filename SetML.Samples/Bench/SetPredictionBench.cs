@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using SetML.Models;
 using SetML.Losses;
 using SetML.Modules.SetPrediction;
 using TorchSharp;
@@ -107,7 +108,7 @@ public sealed class DspnReferenceBench : BenchSection
         using (var scope = torch.NewDisposeScope())
         {
             torch.random.manual_seed(0);
-            var dspn = new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(2, new[] { 256, 256 }, 64, RelaxedPooling.Sum, n), n, 10, 800);
+            var dspn = new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(2, new RelaxedDeepSetsOptions { HiddenSizes = new[] { 256, 256 }, EmbeddingDimension = 64, Pooling = RelaxedPooling.Sum, Slots = n }), n, 10, 800);
             var net = SetPredictionNetwork.AutoEncoder(dspn);
             var (x, mask) = ReferenceData(batch, n);
             using var opt = torch.optim.Adam(net.parameters(), 3e-4);

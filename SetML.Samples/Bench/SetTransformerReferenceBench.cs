@@ -87,7 +87,7 @@ public sealed class SetTransformerReferenceBench : BenchSection
 
     /// <summary>SetML parameter name → the reference's (whose name seeds its deterministic init).</summary>
     private static string ReferenceName(string name) => name
-        .Replace("inducing_points", "I").Replace("mab_induced", "mab1").Replace("mab_elements", "mab2")
+        .Replace("inducingPoints", "I").Replace("mabInduced", "mab1").Replace("mabElements", "mab2")
         .Replace("seeds", "S").Replace("fc_q", "q").Replace("fc_k", "k").Replace("fc_v", "v").Replace("fc_o", "o")
         .Replace("ln_h", "ln1").Replace("ln_out", "ln2").Replace("pma.rff", "pma.ff").Replace(".rff.", ".ff.");
 

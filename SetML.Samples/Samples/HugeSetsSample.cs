@@ -55,7 +55,7 @@ public sealed class HugeSetsSample : Sample
         var process = Process.GetCurrentProcess();
         process.Refresh();
         long afterData = process.WorkingSet64;
-        int chunks = ChunkedSetGradient.ChunkCount(n, chunk);
+        int chunks = (int)Math.Max(1, (n + (long)chunk - 1) / chunk);              // GradientChunkSize splits a set into this many chunks
         o.WriteLine($"{trainSets} training and {testSets} test sets of {n:N0} 2-D points ({(trainSets + testSets) * (long)n * 2 * 4 / 1e6:F0} MB of data); " +
             $"chunks of {chunk:N0} elements: {chunks} per set{(chunks == 1 ? " (the whole set: the ordinary full gradient)" : "")}.");
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using SetML.Models;
 using SetML.Modules;
 using SetML.Samples.Data;
 using SetML.Samples.Infrastructure;
@@ -108,10 +109,9 @@ public sealed class StreamingSample : Sample
         int width = ctx.Quick ? 16 : 64;
         return new (string Name, Func<SetEncoder> Create)[]
         {
-            ("Slot Set Encoder", () => new SlotSetEncoder(3, new[] { width, width }, width, new[] { 16 }, width, width, PoolingKind.Mean,
-                SlotInitialization.Random, ctx.Seed, new[] { 2 * width }, width)),
-            ("Deep Sets", () => new DeepSetsEncoder(3, new[] { width, width }, width, new[] { width }, width, PoolingKind.Mean)),
-            ("Set Transformer", () => new SetTransformerEncoder(3, width, 4, 2, 0, 1, false, false)),
+            ("Slot Set Encoder", () => new SlotSetEncoder(3, new SlotSetEncoderOptions { PhiHiddenSizes = new[] { width, width }, PhiOutputDimension = width, SlotCounts = new[] { 16 }, SlotDimension = width, AttentionDimension = width, Aggregation = PoolingKind.Mean, SlotInitialization = SlotInitialization.Random, SlotSeed = ctx.Seed, RhoHiddenSizes = new[] { 2 * width }, EmbeddingDimension = width })),
+            ("Deep Sets", () => new DeepSetsEncoder(3, new DeepSetsOptions { PhiHiddenSizes = new[] { width, width }, LatentDimension = width, RhoHiddenSizes = new[] { width }, EmbeddingDimension = width, Pooling = PoolingKind.Mean })),
+            ("Set Transformer", () => new SetTransformerEncoder(3, new SetTransformerOptions { Width = width, Heads = 4, Layers = 2, Seeds = 1, DecoderSelfAttention = false, LayerNorm = false })),
         };
     }
 

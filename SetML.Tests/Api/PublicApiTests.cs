@@ -21,6 +21,27 @@ public sealed class PublicApiTests
     }
 
     /// <summary>
+    /// Every change of the public surface is deliberate: the public types and members of SetML.Transforms and
+    /// SetML.Trainers must match the committed baseline <c>Api/public-api.txt</c> line for line.
+    /// </summary>
+    [TestMethod]
+    public void PublicSurfaceMatchesTheCommittedBaseline()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "SetML.Tests", "Api", PublicApiBaseline.FileName))) dir = dir.Parent;
+        Assert.IsNotNull(dir, $"SetML.Tests/Api/{PublicApiBaseline.FileName} not found above the test binaries; create it with: {PublicApiBaseline.Command}");
+        var committed = File.ReadAllText(Path.Combine(dir!.FullName, "SetML.Tests", "Api", PublicApiBaseline.FileName)).ReplaceLineEndings("\n").Split('\n');
+        var current = PublicApiBaseline.Build().Split('\n');
+        var removed = committed.Except(current).Where(l => l.Length > 0).ToList();
+        var added = current.Except(committed).Where(l => l.Length > 0).ToList();
+        if (removed.Count == 0 && added.Count == 0) return;
+        Assert.Fail("The public API differs from SetML.Tests/Api/public-api.txt.\n" +
+            (removed.Count > 0 ? $"Gone or changed ({removed.Count}; users' code that uses them no longer compiles):\n  {string.Join("\n  ", removed.Take(40))}\n" : "") +
+            (added.Count > 0 ? $"New ({added.Count}; public API is frozen once released — make it internal unless users need it):\n  {string.Join("\n  ", added.Take(40))}\n" : "") +
+            $"If the change is deliberate, rewrite the baseline (and docs/api.md) after a Release build:\n  {PublicApiBaseline.Command}\n  {ApiReference.Command}");
+    }
+
+    /// <summary>
     /// Issue 11: no element dimension has a default. A wrong d does not fail — 2-D points read as 1-D numbers still
     /// train — so a caller must always say it: no public or protected parameter named <c>…elementDimension</c> is
     /// optional, and every settable <c>…ElementDimension</c> property is a C# <c>required</c> member.

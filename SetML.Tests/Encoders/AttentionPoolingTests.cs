@@ -1,3 +1,4 @@
+using SetML.Models;
 using SetML.Modules;
 using SetML.SetColumns;
 using SetML.Tests.Foundation;
@@ -10,7 +11,7 @@ namespace SetML.Tests.Encoders;
 [TestClass]
 public sealed class AttentionPoolingTests
 {
-    private static AttentionPoolingEncoder Create() => EncoderChecks.Seeded(7, () => new AttentionPoolingEncoder(3, new[] { 8 }, 8, 4, new[] { 8 }, 4));
+    private static AttentionPoolingEncoder Create() => EncoderChecks.Seeded(7, () => new AttentionPoolingEncoder(3, new AttentionPoolingOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, AttentionDimension = 4, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }));
 
     [TestMethod]
     public void InvariantPaddingSafeFinite()

@@ -1,3 +1,4 @@
+using SetML.Models;
 using SetML.Modules;
 using SetML.SetColumns;
 using SetML.Tests.Foundation;
@@ -13,7 +14,7 @@ public sealed class DeepSetsTests
     private static DeepSetsEncoder Encoder(PoolingKind pooling, int d = 3)
     {
         torch.random.manual_seed(42);
-        var e = new DeepSetsEncoder(d, new[] { 16, 16 }, 12, new[] { 16 }, 8, pooling);
+        var e = new DeepSetsEncoder(d, new DeepSetsOptions { PhiHiddenSizes = new[] { 16, 16 }, LatentDimension = 12, RhoHiddenSizes = new[] { 16 }, EmbeddingDimension = 8, Pooling = pooling });
         e.eval();
         return e;
     }

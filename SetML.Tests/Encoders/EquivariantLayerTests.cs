@@ -1,3 +1,4 @@
+using SetML.Models;
 using SetML.Modules;
 using SetML.SetColumns;
 using SetML.Tests.Foundation;
@@ -58,7 +59,7 @@ public sealed class EquivariantLayerTests
     {
         foreach (var pool in new[] { PoolingKind.Mean, PoolingKind.Max })
         {
-            using var e = EncoderChecks.Seeded(2, () => new EquivariantDeepSetsEncoder(3, new[] { 8, 8 }, pool, PoolingKind.Mean, new[] { 8 }, 4));
+            using var e = EncoderChecks.Seeded(2, () => new EquivariantDeepSetsEncoder(3, new EquivariantDeepSetsOptions { LayerSizes = new[] { 8, 8 }, LayerPooling = pool, Pooling = PoolingKind.Mean, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }));
             EncoderChecks.All(e);
         }
         Assert.AreEqual(new SetML.Models.EquivariantDeepSetsOptions().EmbeddingDimension, new SetML.Models.EquivariantDeepSetsOptions().CreateEmbeddingDimension(3));

@@ -45,7 +45,7 @@ public sealed class FSPoolTests
     [TestMethod]
     public void Encoder_InvariantPaddingSafeFinite()
     {
-        using var e = EncoderChecks.Seeded(3, () => new FSPoolEncoder(3, new[] { 8 }, 8, 20, new[] { 8 }, 5));
+        using var e = EncoderChecks.Seeded(3, () => new FSPoolEncoder(3, new FSPoolOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, Pieces = 20, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 5 }));
         EncoderChecks.All(e);
         Assert.AreEqual(new FSPoolOptions().EmbeddingDimension, new FSPoolOptions().CreateEmbeddingDimension(3));
         Assert.ThrowsExactly<ArgumentException>(() => new FSPoolOptions { Pieces = 0 }.CreateEncoder(3));
@@ -54,7 +54,7 @@ public sealed class FSPoolTests
     [TestMethod]
     public void Gradient_IsFiniteWithPaddingAndEmptySets()
     {
-        using var e = EncoderChecks.Seeded(3, () => new FSPoolEncoder(2, new[] { 4 }, 4, 5, Array.Empty<int>(), 2));
+        using var e = EncoderChecks.Seeded(3, () => new FSPoolEncoder(2, new FSPoolOptions { PhiHiddenSizes = new[] { 4 }, LatentDimension = 4, Pieces = 5, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 2 }));
         e.train();
         var (x, mask) = SetML.SetColumns.SetBatch.Pad(new[] { new[] { 1f, 2f, 3f, 4f }, Array.Empty<float>() }, 2, minimumLength: 4);
         var loss = e.forward(x, mask).sum();

@@ -11,10 +11,10 @@ namespace SetML.Tests.Encoders;
 public sealed class JanossyTests
 {
     private static JanossyEncoder KAry(int k) => EncoderChecks.Seeded(6, () =>
-        new JanossyEncoder(3, JanossyMode.KAry, k, new[] { 8, 8 }, 8, 1, 1, 0, new[] { 8 }, 4));
+        new JanossyEncoder(3, new JanossyOptions { Mode = JanossyMode.KAry, TupleSize = k, PhiHiddenSizes = new[] { 8, 8 }, LatentDimension = 8, TrainingPermutations = 1, InferencePermutations = 1, PermutationSeed = 0, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }));
 
     private static JanossyEncoder PiSgd(int seed = 0) => EncoderChecks.Seeded(6, () =>
-        new JanossyEncoder(3, JanossyMode.PiSgd, 0, new[] { 8 }, 8, 2, 5, seed, new[] { 8 }, 4));
+        new JanossyEncoder(3, new JanossyOptions { Mode = JanossyMode.PiSgd, TupleSize = 0, PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, TrainingPermutations = 2, InferencePermutations = 5, PermutationSeed = seed, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }));
 
     [TestMethod]
     public void KAry_InvariantPaddingSafeFinite_KEquals1To3()

@@ -1,3 +1,4 @@
+using SetML.Persistence;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -74,7 +75,8 @@ public sealed class SetTransformerTests
     private static void LoadFixtureWeights(nn.Module module, JsonElement c)
     {
         var ps = c.GetProperty("params");
-        var ours = module.named_parameters().ToList();
+        // Stable weight names (a renamed field keeps its saved name with [WeightName]) are the PyTorch reference's names.
+        var ours = module.named_parameters().Select(p => (name: WeightArchive.StableName(module, p.name), p.parameter)).ToList();
         CollectionAssert.AreEquivalent(ps.EnumerateObject().Select(p => p.Name).ToList(), ours.Select(p => p.name).ToList(),
             "parameter names must match the PyTorch fixture one to one");
         using var _ = torch.no_grad();
@@ -123,7 +125,7 @@ public sealed class SetTransformerTests
                 (module, run) = (pma, () => pma.forward(x, mask));
                 break;
             default:
-                var enc = new SetTransformerEncoder(I("din"), I("width"), I("heads"), I("layers"), 0, I("seeds"), true, ln);
+                var enc = new SetTransformerEncoder(I("din"), new SetTransformerOptions { Width = I("width"), Heads = I("heads"), Layers = I("layers"), Seeds = I("seeds"), DecoderSelfAttention = true, LayerNorm = ln });
                 (module, run) = (enc, () => enc.forward(x, mask));
                 break;
         }

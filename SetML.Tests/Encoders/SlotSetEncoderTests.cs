@@ -16,8 +16,7 @@ namespace SetML.Tests.Encoders;
 public sealed class SlotSetEncoderTests
 {
     private static SlotSetEncoder Create(PoolingKind g, SlotInitialization init, int[]? slotCounts = null, int phi = 8, int seed = 1)
-        => EncoderChecks.Seeded(seed, () => new SlotSetEncoder(3, new[] { 8 }, phi, slotCounts ?? new[] { 4 }, 8, 6, g, init, 7,
-            new[] { 8 }, 5));
+        => EncoderChecks.Seeded(seed, () => new SlotSetEncoder(3, new SlotSetEncoderOptions { PhiHiddenSizes = new[] { 8 }, PhiOutputDimension = phi, SlotCounts = slotCounts ?? new[] { 4 }, SlotDimension = 8, AttentionDimension = 6, Aggregation = g, SlotInitialization = init, SlotSeed = 7, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 5 }));
 
     [TestMethod]
     public void MatchesPyTorchFixture_AllAggregations()

@@ -18,9 +18,8 @@ public sealed class StreamingTests
     {
         foreach (var g in new[] { PoolingKind.Sum, PoolingKind.Mean, PoolingKind.Max, PoolingKind.Min })
         {
-            yield return ($"SSE g={g}", EncoderChecks.Seeded(4, () => new SlotSetEncoder(3, new[] { 8 }, 8, new[] { 5, 2 }, 8, 6, g,
-                SlotInitialization.Random, 3, new[] { 8 }, 4)));
-            yield return ($"DeepSets {g}", EncoderChecks.Seeded(4, () => new DeepSetsEncoder(3, new[] { 8 }, 8, new[] { 8 }, 4, g)));
+            yield return ($"SSE g={g}", EncoderChecks.Seeded(4, () => new SlotSetEncoder(3, new SlotSetEncoderOptions { PhiHiddenSizes = new[] { 8 }, PhiOutputDimension = 8, SlotCounts = new[] { 5, 2 }, SlotDimension = 8, AttentionDimension = 6, Aggregation = g, SlotInitialization = SlotInitialization.Random, SlotSeed = 3, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 })));
+            yield return ($"DeepSets {g}", EncoderChecks.Seeded(4, () => new DeepSetsEncoder(3, new DeepSetsOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4, Pooling = g })));
         }
     }
 
@@ -73,7 +72,7 @@ public sealed class StreamingTests
     [TestMethod]
     public void SingleSetSpanProtocol_AndEmptyStream()
     {
-        using var encoder = EncoderChecks.Seeded(5, () => new SlotSetEncoder(2, Array.Empty<int>(), 0, new[] { 3 }, 4, 4, PoolingKind.Mean, SlotInitialization.Random, 0, Array.Empty<int>(), 0));
+        using var encoder = EncoderChecks.Seeded(5, () => new SlotSetEncoder(2, new SlotSetEncoderOptions { PhiHiddenSizes = Array.Empty<int>(), PhiOutputDimension = 0, SlotCounts = new[] { 3 }, SlotDimension = 4, AttentionDimension = 4, Aggregation = PoolingKind.Mean, SlotInitialization = SlotInitialization.Random, SlotSeed = 0, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 0 }));
         encoder.eval();
         var set = TestSets.RandomSet(new Random(2), 1000, 2);
         var full = EncoderChecks.Encode(encoder, new[] { set }, 2)[0];
@@ -95,10 +94,10 @@ public sealed class StreamingTests
     [TestMethod]
     public void NonMbcEncoders_AreRejectedWithAClearError()
     {
-        using var fs = EncoderChecks.Seeded(1, () => new FSPoolEncoder(2, new[] { 4 }, 4, 5, Array.Empty<int>(), 3));
+        using var fs = EncoderChecks.Seeded(1, () => new FSPoolEncoder(2, new FSPoolOptions { PhiHiddenSizes = new[] { 4 }, LatentDimension = 4, Pieces = 5, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 3 }));
         var e = Assert.ThrowsExactly<NotSupportedException>(() => StreamingSetEncoder.Create(fs));
         Assert.Contains("not mini-batch consistent", e.Message);
-        using var eq = EncoderChecks.Seeded(1, () => new EquivariantDeepSetsEncoder(2, new[] { 4 }, PoolingKind.Max, PoolingKind.Mean, Array.Empty<int>(), 3));
+        using var eq = EncoderChecks.Seeded(1, () => new EquivariantDeepSetsEncoder(2, new EquivariantDeepSetsOptions { LayerSizes = new[] { 4 }, LayerPooling = PoolingKind.Max, Pooling = PoolingKind.Mean, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 3 }));
         Assert.IsFalse(StreamingSetEncoder.IsSupported(eq));
         Assert.IsFalse(new FSPoolOptions().IsMiniBatchConsistent);
         Assert.IsFalse(new JanossyOptions().IsMiniBatchConsistent);

@@ -12,7 +12,9 @@ namespace SetML.Tests.Foundation;
 /// <c>dotnet SetML.Tests.dll huge-set OUTPUT.json</c>, <c>dotnet SetML.Tests.dll gc-stress STEPS OUTPUT.json</c>, <c>dotnet SetML.Tests.dll soak OUTPUT.json</c>.
 /// INPUT.json: array of point sets (float arrays). OUTPUT.json: { "transform": [bits], "engine": [bits] } with the
 /// Score of each row through Transform and through PredictionEngine, as the raw int bits of the float.
-/// <c>dotnet SetML.Tests.dll make-golden DIR</c> writes the golden model files (<see cref="SetML.Samples.Reliability.GoldenModels"/>).
+/// <c>dotnet SetML.Tests.dll make-golden DIR</c> writes the golden model files (<see cref="SetML.Samples.Reliability.GoldenModels"/>);
+/// <c>make-format-manifest FILE</c>, <c>make-public-api FILE</c> and <c>api-reference FILE</c> write the saved-names manifest,
+/// the public-API baseline and docs/api.md.
 /// </summary>
 public static class ModelCheckProgram
 {
@@ -28,6 +30,18 @@ public static class ModelCheckProgram
             File.WriteAllText(args[1], SetML.Tests.Golden.FormatManifest.Build());
             return 0;
         }
+        if (args.Length == 2 && args[0] == "api-reference")
+        {
+            Api.ApiReference.Write(args[1], Console.Out);
+            return 0;
+        }
+        if (args.Length == 2 && args[0] == "make-public-api")
+        {
+            File.WriteAllText(args[1], Api.PublicApiBaseline.Build());
+            foreach (var (assembly, pub, nonPublic) in Api.PublicApiBaseline.Counts())
+                Console.WriteLine($"{assembly}: {pub} public types, {nonPublic} non-public (top-level and nested, compiler-generated excluded)");
+            return 0;
+        }
         if (args.Length == 2 && args[0] == "huge-set") return Reliability.HugeSetProgram.Run(args[1]);
         if (args.Length == 2 && args[0] == "soak")
         {
@@ -41,6 +55,8 @@ public static class ModelCheckProgram
             Console.Error.WriteLine("usage: dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json");
             Console.Error.WriteLine("       dotnet SetML.Tests.dll make-golden DIR     (writes the golden model files, see Golden/README.md)");
             Console.Error.WriteLine("       dotnet SetML.Tests.dll make-format-manifest FILE   (writes Golden/format-manifest.txt)");
+            Console.Error.WriteLine("       dotnet SetML.Tests.dll make-public-api FILE        (writes Api/public-api.txt, the public-API baseline)");
+            Console.Error.WriteLine("       dotnet SetML.Tests.dll api-reference FILE          (writes docs/api.md)");
             return 2;
         }
         var sets = JsonSerializer.Deserialize<float[][]>(File.ReadAllText(args[2]))!;

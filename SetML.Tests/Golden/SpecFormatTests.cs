@@ -150,8 +150,8 @@ public sealed class SpecFormatTests
     [SpecType("test.migrated-encoder", 2)]
     public sealed class MigratedEncoderOptions : SetEncoderOptions
     {
-        public int Width { get; set; }
-        public override SetEncoder CreateEncoder(int elementDimension) => new DeepSetsOptions { EmbeddingDimension = Width }.CreateEncoder(elementDimension);
+        public int Width { get; set; } = 8;
+        public override DeepSetsEncoder CreateEncoder(int elementDimension) => new DeepSetsOptions { EmbeddingDimension = Width }.CreateEncoder(elementDimension);
     }
 
     [TestMethod]

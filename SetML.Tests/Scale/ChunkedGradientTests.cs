@@ -80,7 +80,7 @@ public sealed class ChunkedGradientTests
         // Monte Carlo with chunks drawn by a seeded Random: the error of the mean of N estimates must be within 3 standard
         // errors, ‖mean − full‖ ≤ 3·√(tr Σ̂ / N) with Σ̂ the estimates' empirical covariance, and below 10 % of ‖full‖.
         // An estimator off by the scale (a gradient through one chunk without the factor p, mean = full / p) fails both.
-        using var problem = new Problem(EncoderChecks.Seeded(4, () => new DeepSetsEncoder(D, new[] { 8 }, 8, new[] { 8 }, 4, PoolingKind.Sum)));
+        using var problem = new Problem(EncoderChecks.Seeded(4, () => new DeepSetsEncoder(D, new DeepSetsOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4, Pooling = PoolingKind.Sum })));
         var full = problem.FullGradient(out _);
         var rng = new Random(13);
         const int samples = 400;

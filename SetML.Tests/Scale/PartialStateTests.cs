@@ -21,14 +21,11 @@ public sealed class PartialStateTests
     {
         foreach (var g in new[] { PoolingKind.Sum, PoolingKind.Mean, PoolingKind.Max, PoolingKind.Min })
         {
-            yield return ($"DeepSets {g}", EncoderChecks.Seeded(4, () => new DeepSetsEncoder(d, new[] { 8 }, 8, new[] { 8 }, 4, g)));
-            yield return ($"SSE g={g}", EncoderChecks.Seeded(5, () => new SlotSetEncoder(d, new[] { 8 }, 8, new[] { 4 }, 8, 6, g,
-                SlotInitialization.Random, 3, Array.Empty<int>(), 0)));
+            yield return ($"DeepSets {g}", EncoderChecks.Seeded(4, () => new DeepSetsEncoder(d, new DeepSetsOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4, Pooling = g })));
+            yield return ($"SSE g={g}", EncoderChecks.Seeded(5, () => new SlotSetEncoder(d, new SlotSetEncoderOptions { PhiHiddenSizes = new[] { 8 }, PhiOutputDimension = 8, SlotCounts = new[] { 4 }, SlotDimension = 8, AttentionDimension = 6, Aggregation = g, SlotInitialization = SlotInitialization.Random, SlotSeed = 3, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 0 })));
         }
-        yield return ("hierarchical SSE [5, 2] mean", EncoderChecks.Seeded(6, () => new SlotSetEncoder(d, new[] { 8 }, 8, new[] { 5, 2 }, 8, 6,
-            PoolingKind.Mean, SlotInitialization.Random, 3, new[] { 8 }, 4)));
-        yield return ("hierarchical SSE [3, 1] max, deterministic slots", EncoderChecks.Seeded(7, () => new SlotSetEncoder(d, Array.Empty<int>(), 0,
-            new[] { 3, 1 }, 4, 5, PoolingKind.Max, SlotInitialization.Deterministic, 0, Array.Empty<int>(), 0)));
+        yield return ("hierarchical SSE [5, 2] mean", EncoderChecks.Seeded(6, () => new SlotSetEncoder(d, new SlotSetEncoderOptions { PhiHiddenSizes = new[] { 8 }, PhiOutputDimension = 8, SlotCounts = new[] { 5, 2 }, SlotDimension = 8, AttentionDimension = 6, Aggregation = PoolingKind.Mean, SlotInitialization = SlotInitialization.Random, SlotSeed = 3, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 })));
+        yield return ("hierarchical SSE [3, 1] max, deterministic slots", EncoderChecks.Seeded(7, () => new SlotSetEncoder(d, new SlotSetEncoderOptions { PhiHiddenSizes = Array.Empty<int>(), PhiOutputDimension = 0, SlotCounts = new[] { 3, 1 }, SlotDimension = 4, AttentionDimension = 5, Aggregation = PoolingKind.Max, SlotInitialization = SlotInitialization.Deterministic, SlotSeed = 0, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 0 })));
     }
 
     [TestMethod]
@@ -71,8 +68,7 @@ public sealed class PartialStateTests
     [TestMethod]
     public void OneSetSpanParts_ChunkedInside_MergeTree_EqualTheWholeSet()
     {
-        using var encoder = EncoderChecks.Seeded(8, () => new SlotSetEncoder(2, new[] { 8 }, 8, new[] { 4, 1 }, 8, 6, PoolingKind.Sum,
-            SlotInitialization.Random, 1, Array.Empty<int>(), 0));
+        using var encoder = EncoderChecks.Seeded(8, () => new SlotSetEncoder(2, new SlotSetEncoderOptions { PhiHiddenSizes = new[] { 8 }, PhiOutputDimension = 8, SlotCounts = new[] { 4, 1 }, SlotDimension = 8, AttentionDimension = 6, Aggregation = PoolingKind.Sum, SlotInitialization = SlotInitialization.Random, SlotSeed = 1, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 0 }));
         var set = TestSets.RandomSet(new Random(3), 2_000, 2);
         var full = EncoderChecks.Encode(encoder, new[] { set }, 2)[0];
         var partial = PartialSetEncoder.Create(encoder);
@@ -90,7 +86,7 @@ public sealed class PartialStateTests
     [TestMethod]
     public void Serialization_RoundTrips_AndRejectsCorruptionTruncationAndNewerVersions()
     {
-        using var encoder = EncoderChecks.Seeded(9, () => new DeepSetsEncoder(2, new[] { 8 }, 6, new[] { 8 }, 3, PoolingKind.Max));
+        using var encoder = EncoderChecks.Seeded(9, () => new DeepSetsEncoder(2, new DeepSetsOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 6, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 3, Pooling = PoolingKind.Max }));
         encoder.eval();
         var partial = PartialSetEncoder.Create(encoder);
         var rng = new Random(4);
@@ -121,9 +117,9 @@ public sealed class PartialStateTests
     [TestMethod]
     public void StatesOfDifferentModels_DoNotMerge_AndTrainingModeIsRefused()
     {
-        using var a = EncoderChecks.Seeded(1, () => new DeepSetsEncoder(2, new[] { 8 }, 6, new[] { 8 }, 3, PoolingKind.Sum));
-        using var b = EncoderChecks.Seeded(2, () => new DeepSetsEncoder(2, new[] { 8 }, 6, new[] { 8 }, 3, PoolingKind.Sum));
-        using var sse = EncoderChecks.Seeded(3, () => new SlotSetEncoder(2, Array.Empty<int>(), 0, new[] { 4 }, 4, 4, PoolingKind.Sum, SlotInitialization.Random, 0, Array.Empty<int>(), 0));
+        using var a = EncoderChecks.Seeded(1, () => new DeepSetsEncoder(2, new DeepSetsOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 6, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 3, Pooling = PoolingKind.Sum }));
+        using var b = EncoderChecks.Seeded(2, () => new DeepSetsEncoder(2, new DeepSetsOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 6, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 3, Pooling = PoolingKind.Sum }));
+        using var sse = EncoderChecks.Seeded(3, () => new SlotSetEncoder(2, new SlotSetEncoderOptions { PhiHiddenSizes = Array.Empty<int>(), PhiOutputDimension = 0, SlotCounts = new[] { 4 }, SlotDimension = 4, AttentionDimension = 4, Aggregation = PoolingKind.Sum, SlotInitialization = SlotInitialization.Random, SlotSeed = 0, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 0 }));
         a.eval(); b.eval(); sse.eval();
         var set = TestSets.RandomSet(new Random(5), 10, 2);
         var pa = PartialSetEncoder.Create(a);
@@ -144,7 +140,7 @@ public sealed class PartialStateTests
 
         a.train();
         Assert.Contains("training mode", Assert.ThrowsExactly<InvalidOperationException>(() => pa.EncodePartial(set)).Message);
-        using var fs = EncoderChecks.Seeded(1, () => new FSPoolEncoder(2, new[] { 4 }, 4, 5, Array.Empty<int>(), 3));
+        using var fs = EncoderChecks.Seeded(1, () => new FSPoolEncoder(2, new FSPoolOptions { PhiHiddenSizes = new[] { 4 }, LatentDimension = 4, Pieces = 5, RhoHiddenSizes = Array.Empty<int>(), EmbeddingDimension = 3 }));
         Assert.ThrowsExactly<NotSupportedException>(() => PartialSetEncoder.Create(fs));
     }
 

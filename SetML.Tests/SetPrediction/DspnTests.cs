@@ -1,3 +1,4 @@
+using SetML.Models;
 using SetML.Losses;
 using SetML.Modules;
 using SetML.Modules.SetPrediction;
@@ -12,7 +13,7 @@ public sealed class DspnTests
     private static DeepSetPredictionNetwork TinyDspn(int slots, int steps, double eta, double momentum = 0)
     {
         torch.random.manual_seed(5);
-        var enc = new RelaxedDeepSetsEncoder(2, new[] { 8 }, 3, RelaxedPooling.Sum, slots);
+        var enc = new RelaxedDeepSetsEncoder(2, new RelaxedDeepSetsOptions { HiddenSizes = new[] { 8 }, EmbeddingDimension = 3, Pooling = RelaxedPooling.Sum, Slots = slots });
         return new DeepSetPredictionNetwork(enc, slots, steps, eta, representationWeight: 0.1, momentum: momentum);
     }
 
@@ -100,7 +101,7 @@ public sealed class DspnTests
     private static void CheckEncoder(RelaxedPooling pooling)
     {
         torch.random.manual_seed(2);
-        var enc = new RelaxedDeepSetsEncoder(2, new[] { 8 }, 4, pooling, 6);
+        var enc = new RelaxedDeepSetsEncoder(2, new RelaxedDeepSetsOptions { HiddenSizes = new[] { 8 }, EmbeddingDimension = 4, Pooling = pooling, Slots = 6 });
         var x = torch.rand(1, 3, 2);
         var m = torch.ones(1, 3, dtype: ScalarType.Bool);
         var padded = torch.cat(new[] { x, torch.full(1, 2, 2, 99f) }, 1);
@@ -118,7 +119,7 @@ public sealed class DspnTests
     {
         using var scope = torch.NewDisposeScope();
         torch.random.manual_seed(3);
-        var dspn = new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(2, new[] { 32 }, 16, RelaxedPooling.Sum, 6), 6, 5, 20);
+        var dspn = new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(2, new RelaxedDeepSetsOptions { HiddenSizes = new[] { 32 }, EmbeddingDimension = 16, Pooling = RelaxedPooling.Sum, Slots = 6 }), 6, 5, 20);
         var net = SetPredictionNetwork.AutoEncoder(dspn);
         var sets = torch.rand(8, 6, 2);
         var mask = torch.arange(6).unsqueeze(0).lt(torch.randint(2, 7, new long[] { 8, 1 }));

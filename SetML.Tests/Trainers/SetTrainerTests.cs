@@ -220,7 +220,7 @@ public sealed class SetTrainerTests
     /// <summary>An encoder type the DeepSets shortcut must refuse.</summary>
     public sealed class UnknownEncoderOptions : SetEncoderOptions
     {
-        public override SetEncoder CreateEncoder(int elementDimension) => new DeepSetsOptions().CreateEncoder(elementDimension);
+        public override DeepSetsEncoder CreateEncoder(int elementDimension) => new DeepSetsOptions().CreateEncoder(elementDimension);
     }
 
     private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

@@ -42,7 +42,9 @@ public abstract class SetPredictionTrainerBase : IEstimator<SetModelTransformer>
 
     /// <summary>Trains the model.</summary>
     public SetModelTransformer Fit(IDataView input)
-        => SetPredictionTraining.Fit(_env, input, ValidationData, _features, _label, _d, _options, DefaultDecoder);
+        => Trainer().Fit(input, ValidationData);
+
+    private SetPredictionModelTrainer Trainer() => new(_env, _options, _features, _label, _d, DefaultDecoder);
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
@@ -50,11 +52,7 @@ public abstract class SetPredictionTrainerBase : IEstimator<SetModelTransformer>
         SetColumn.ValidateSchemaShape(inputSchema, _label, _d);
         if (!SchemaShapes.TryFindColumn(inputSchema, _features, out _))
             throw new SetColumnException(_features, null, SetRule.ColumnExists, "the feature column was not found in the input schema");
-        var cols = inputSchema.ToDictionary(c => c.Name);
-        cols["PredictedSet"] = SchemaShapes.Column("PredictedSet", SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false);
-        cols["PredictedSetSize"] = SchemaShapes.Column("PredictedSetSize", SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false);
-        cols["PredictedSetScore"] = SchemaShapes.Column("PredictedSetScore", SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false);
-        return SchemaShapes.Shape(cols.Values);
+        return SchemaShapes.WithOutputs(inputSchema, Trainer().Describe().GetOutputColumns());
     }
 }
 

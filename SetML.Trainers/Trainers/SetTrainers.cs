@@ -42,12 +42,12 @@ public abstract class SetTrainerBase : IEstimator<SetModelTransformer>
     private protected virtual RegressionLoss RegressionLoss => RegressionLoss.Squared;
 
     /// <summary>Trains the model.</summary>
-    public SetModelTransformer Fit(IDataView input)
-        => EncoderTraining.Fit(Env, input, ValidationData, SetColumnName, ElementDimension, Label, Task, Options, RegressionLoss,
-            new EncoderTraining.OutputNames(null));
+    public SetModelTransformer Fit(IDataView input) => Trainer().Fit(input, ValidationData);
 
-    /// <summary>The columns the trained model adds (SchemaShape form).</summary>
-    private protected abstract IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema);
+    private EncoderModelTrainer Trainer() => new(Env, Options, SetColumnName, ElementDimension, Label, Task, RegressionLoss, embeddingColumn: null);
+
+    /// <summary>Annotations of an output column that come from the input schema (null: those the model declares).</summary>
+    private protected virtual SchemaShape? Annotations(ModelOutputColumn output, SchemaShape inputSchema) => null;
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
@@ -55,12 +55,9 @@ public abstract class SetTrainerBase : IEstimator<SetModelTransformer>
         SetColumn.ValidateSchemaShape(inputSchema, SetColumnName, ElementDimension);
         if (!SchemaShapes.TryFindColumn(inputSchema, Label, out _))
             throw new SetColumnException(Label, null, SetRule.ColumnExists, "the label column was not found in the input schema");
-        var cols = inputSchema.ToDictionary(c => c.Name);
-        foreach (var c in OutputColumns(inputSchema)) cols[c.Name] = c;
-        return SchemaShapes.Shape(cols.Values);
+        // The columns the trained model's spec declares (the transformer's schema comes from the same spec).
+        return SchemaShapes.WithOutputs(inputSchema, Trainer().Describe().GetOutputColumns(), o => Annotations(o, inputSchema));
     }
-
-    private protected static SchemaShape.Column Scalar(string name, DataViewType t) => SchemaShapes.Column(name, SchemaShape.Column.VectorKind.Scalar, t, false);
 }
 
 /// <summary>Set regression: predicts a Single (<c>Score</c>) from a set.</summary>
@@ -71,10 +68,6 @@ public sealed class SetRegressionTrainer : SetTrainerBase
     /// <inheritdoc />
     public override SetTask Task => SetTask.Regression;
     private protected override RegressionLoss RegressionLoss => ((SetRegressionOptions)Options).RegressionLoss;
-    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
-    {
-        yield return Scalar("Score", NumberDataViewType.Single);
-    }
 }
 
 /// <summary>Binary set classification: <c>Score</c> (logit), <c>Probability</c>, <c>PredictedLabel</c>.</summary>
@@ -84,12 +77,6 @@ public sealed class SetBinaryClassificationTrainer : SetTrainerBase
         : base(env, label, set, d, options) { }
     /// <inheritdoc />
     public override SetTask Task => SetTask.BinaryClassification;
-    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
-    {
-        yield return Scalar("Score", NumberDataViewType.Single);
-        yield return Scalar("Probability", NumberDataViewType.Single);
-        yield return Scalar("PredictedLabel", BooleanDataViewType.Instance);
-    }
 }
 
 /// <summary>Multiclass set classification: <c>Score</c> (class probabilities), <c>PredictedLabel</c> (key).</summary>
@@ -99,16 +86,14 @@ public sealed class SetMulticlassClassificationTrainer : SetTrainerBase
         : base(env, label, set, d, options) { }
     /// <inheritdoc />
     public override SetTask Task => SetTask.MulticlassClassification;
-    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
+    private protected override SchemaShape? Annotations(ModelOutputColumn output, SchemaShape inputSchema)
     {
         // Like ML.NET's multiclass trainers: class names flow from the label's KeyValues (of any type) to PredictedLabel
         // (KeyValues of the same type) and, as text, to Score (SlotNames).
         SchemaShape.Column labelKeyValues = default;
-        bool named = SchemaShapes.TryFindColumn(inputSchema, Label, out var label) && SchemaShapes.TryFindColumn(label.Annotations, "KeyValues", out labelKeyValues);
-        var keyValues = named ? SchemaShapes.Shape(new[] { labelKeyValues }) : null;
-        var slotNames = named ? SchemaShapes.Shape(new[] { SchemaShapes.Column("SlotNames", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) }) : null;
-        yield return SchemaShapes.Column("Score", SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, slotNames);
-        yield return SchemaShapes.Column("PredictedLabel", SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, keyValues);
+        if (!(SchemaShapes.TryFindColumn(inputSchema, Label, out var label) && SchemaShapes.TryFindColumn(label.Annotations, "KeyValues", out labelKeyValues)))
+            return null;
+        return output.Kind == ModelOutputKind.Key ? SchemaShapes.Shape(new[] { labelKeyValues }) : SchemaShapes.SlotNames();
     }
 }
 
@@ -122,9 +107,4 @@ public sealed class SetPoissonRegressionTrainer : SetTrainerBase
         : base(env, label, set, d, options) { }
     /// <inheritdoc />
     public override SetTask Task => SetTask.PoissonRegression;
-    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
-    {
-        yield return Scalar("Score", NumberDataViewType.Single);
-        yield return Scalar("PredictedCount", NumberDataViewType.Single);
-    }
 }

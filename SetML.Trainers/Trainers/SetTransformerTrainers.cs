@@ -104,50 +104,80 @@ public sealed class SetToSetTrainer : IEstimator<SetModelTransformer>
     public SetToSetTask Task => _task;
 
     /// <summary>Trains the model.</summary>
-    public SetModelTransformer Fit(IDataView input)
+    public SetModelTransformer Fit(IDataView input) => new Training(this).Fit(input, validationData: null);
+
+    /// <summary>The set → set task's hooks of the training template: label sets with one target per element.</summary>
+    private sealed class Training(SetToSetTrainer t) : SetModelTrainer<SetToSetModelSpec, SetToSetNetwork>(t._env, t._options)
     {
-        MLNetInternals.EnsureSupportedVersion();
-        SetColumn.ValidateSchema(input.Schema, _set, _d);
-        int labelDim = _task == SetToSetTask.Regression ? _outputs : 1;
-        SetColumn.ValidateSchema(input.Schema, _label, labelDim);
-        var spec = new SetToSetModelSpec
+        private readonly List<float[]> _sets = new(), _labels = new();
+        private SetToSetModelSpec _spec = null!;
+        private int LabelDimension => t._task == SetToSetTask.Regression ? t._outputs : 1;
+
+        protected override SetToSetModelSpec CreateSpec(DataViewSchema schema)
         {
-            Inputs = { SpecTraining.SetInput(_set, _d, _options) },
-            Encoder = SpecJson.Clone(_options.Layers ?? new SetTransformerOptions()),
-            Task = _task,
-            OutputSize = _outputs,
-        };
-        var sets = SetDataReader.ReadInput(input, spec.Inputs[0]);
-        var labels = SetDataReader.ReadInput(input, new ModelInput { ColumnName = _label, Kind = ModelInputKind.Set, ElementDimension = labelDim });
-        for (int i = 0; i < sets.Count; i++)
-        {
-            if (labels[i].Length / labelDim != sets[i].Length / _d)
-                throw new SetColumnException(_label, i, SetRule.LabelValue,
-                    $"the label set has {labels[i].Length / labelDim} elements but the input set '{_set}' has {sets[i].Length / _d}; a set → set label needs one target per element");
-            if (_task == SetToSetTask.Classification)
-                foreach (var c in labels[i])
-                    if (c < 0 || c >= _outputs || c != MathF.Floor(c))
-                        throw new SetColumnException(_label, i, SetRule.LabelValue, $"the class index {c} is not an integer in 0..{_outputs - 1}");
+            SetColumn.ValidateSchema(schema, t._set, t._d);
+            SetColumn.ValidateSchema(schema, t._label, LabelDimension);
+            return _spec = Describe();
         }
-        if (_options.NormalizeSetElements)
+
+        /// <summary>The model before training (no data needed): also what the estimator's output schema is derived from.</summary>
+        public SetToSetModelSpec Describe()
         {
-            spec.Inputs[0].Normalization = SetElementNormalization.Compute(sets, _d);
-            spec.Inputs[0].Normalization!.ApplyInPlace(sets);
+            return new SetToSetModelSpec
+            {
+                Inputs = { SetInput(t._set, t._d, t._options.AllowEmptySets, t._options.MaximumSetSize) },
+                Encoder = SpecJson.Clone(t._options.Layers ?? new SetTransformerOptions()),
+                Task = t._task,
+                OutputSize = t._outputs,
+            };
         }
-        if (_task == SetToSetTask.Regression && _options.NormalizeRegressionLabel)
+
+        protected override string Title(SetToSetModelSpec spec) => $"Training set → set attention stack ({t._task})";
+
+        protected override int ReadRows(IChannel ch, IDataView data, SetToSetModelSpec spec, string what)
         {
-            spec.LabelNormalization = SetElementNormalization.Compute(labels, labelDim);
-            spec.LabelNormalization.ApplyInPlace(labels);
+            var sets = SetDataReader.ReadInput(data, spec.Inputs[0]);
+            var labels = SetDataReader.ReadInput(data, new ModelInput { ColumnName = t._label, Kind = ModelInputKind.Set, ElementDimension = LabelDimension });
+            for (int i = 0; i < sets.Count; i++)
+            {
+                if (labels[i].Length / LabelDimension != sets[i].Length / t._d)
+                    throw new SetColumnException(t._label, i, SetRule.LabelValue,
+                        $"the label set has {labels[i].Length / LabelDimension} elements but the input set '{t._set}' has {sets[i].Length / t._d}; a set → set label needs one target per element");
+                if (t._task == SetToSetTask.Classification)
+                    foreach (var c in labels[i])
+                        if (c < 0 || c >= t._outputs || c != MathF.Floor(c))
+                            throw new SetColumnException(t._label, i, SetRule.LabelValue, $"the class index {c} is not an integer in 0..{t._outputs - 1}");
+            }
+            _sets.AddRange(sets);
+            _labels.AddRange(labels);
+            return sets.Count;
         }
-        Tensor Loss(nn.Module network, Device device, int[] idx)
+
+        protected override Func<int, int> SetSize => i => _sets[i].Length / t._d;
+
+        /// <summary>Standardization statistics of the training rows only, applied to every row.</summary>
+        protected override void Prepare(IChannel ch, SetToSetModelSpec spec, int[] trainingRows)
         {
-            var (x, mask) = SetBatch.Pad(idx.Select(i => sets[i]).ToList(), _d, device);
-            var (y, _) = SetBatch.Pad(idx.Select(i => labels[i]).ToList(), labelDim, device, (int)x.shape[1]);
-            var output = ((SetToSetNetwork)network).forward(x, mask);
-            var target = _task == SetToSetTask.Regression ? y : y.squeeze(-1).to(ScalarType.Int64);
-            return spec.Loss(output, target, mask);
+            if (t._options.NormalizeSetElements)
+            {
+                spec.Inputs[0].Normalization = SetElementNormalization.Compute(trainingRows.Select(i => _sets[i]).ToList(), t._d);
+                spec.Inputs[0].Normalization!.ApplyInPlace(_sets);
+            }
+            if (t._task == SetToSetTask.Regression && t._options.NormalizeRegressionLabel)
+            {
+                spec.LabelNormalization = SetElementNormalization.Compute(trainingRows.Select(i => _labels[i]).ToList(), LabelDimension);
+                spec.LabelNormalization.ApplyInPlace(_labels);
+            }
         }
-        return SpecTraining.Fit(_env, spec, _options, sets.Count, Loss, $"Training set → set attention stack ({_task})", setSize: i => sets[i].Length / _d);
+
+        protected override Tensor BatchLoss(SetToSetNetwork network, Device device, int[] rows)
+        {
+            var (x, mask) = SetBatch.Pad(rows.Select(i => _sets[i]).ToList(), t._d, device);
+            var (y, _) = SetBatch.Pad(rows.Select(i => _labels[i]).ToList(), LabelDimension, device, (int)x.shape[1]);
+            var output = network.forward(x, mask);
+            var target = t._task == SetToSetTask.Regression ? y : y.squeeze(-1).to(ScalarType.Int64);
+            return _spec.Loss(output, target, mask);
+        }
     }
 
     /// <inheritdoc />
@@ -156,10 +186,7 @@ public sealed class SetToSetTrainer : IEstimator<SetModelTransformer>
         SetColumn.ValidateSchemaShape(inputSchema, _set, _d);
         if (!SchemaShapes.TryFindColumn(inputSchema, _label, out _))
             throw new SetColumnException(_label, null, SetRule.ColumnExists, "the label column was not found in the input schema");
-        var cols = inputSchema.ToDictionary(c => c.Name);
-        cols["Score"] = SpecTraining.Vector("Score", variable: true);
-        if (_task == SetToSetTask.Classification) cols["PredictedLabel"] = SpecTraining.Vector("PredictedLabel", variable: true);
-        return SchemaShapes.Shape(cols.Values);
+        return SchemaShapes.WithOutputs(inputSchema, new Training(this).Describe().GetOutputColumns());
     }
 }
 
@@ -188,40 +215,58 @@ public sealed class AmortizedMixtureTrainer : IEstimator<SetModelTransformer>
     }
 
     /// <summary>Trains the model.</summary>
-    public SetModelTransformer Fit(IDataView input)
+    public SetModelTransformer Fit(IDataView input) => new Training(this).Fit(input, validationData: null);
+
+    /// <summary>The amortized mixture's hooks of the training template: no label, the loss is the mixture's negative log-likelihood.</summary>
+    private sealed class Training(AmortizedMixtureTrainer t) : SetModelTrainer<AmortizedMixtureModelSpec, AmortizedMixtureNetwork>(t._env, t._options)
     {
-        MLNetInternals.EnsureSupportedVersion();
-        SetColumn.ValidateSchema(input.Schema, _set, _d);
-        var o = _options;
-        var spec = new AmortizedMixtureModelSpec
+        private readonly List<float[]> _sets = new();
+
+        protected override AmortizedMixtureModelSpec CreateSpec(DataViewSchema schema)
         {
-            Inputs = { SpecTraining.SetInput(_set, _d, o) },
-            Encoder = SpecJson.Clone(o.Encoder ?? AmortizedMixtureOptions.PaperEncoder(o.Components)),
-            Components = o.Components,
-            AssignmentsColumnName = o.AssignmentsColumnName, WeightsColumnName = o.WeightsColumnName,
-            MeansColumnName = o.MeansColumnName, VariancesColumnName = o.VariancesColumnName,
-        };
-        var sets = SetDataReader.ReadInput(input, spec.Inputs[0]);
-        Tensor Loss(nn.Module network, Device device, int[] idx)
+            SetColumn.ValidateSchema(schema, t._set, t._d);
+            return Describe();
+        }
+
+        /// <summary>The model before training (no data needed): also what the estimator's output schema is derived from.</summary>
+        public AmortizedMixtureModelSpec Describe()
         {
-            var (x, mask) = SetBatch.Pad(idx.Select(i => sets[i]).ToList(), _d, device);
-            var theta = ((AmortizedMixtureNetwork)network).forward(x, mask);
+            var o = t._options;
+            return new AmortizedMixtureModelSpec
+            {
+                Inputs = { SetInput(t._set, t._d, o.AllowEmptySets, o.MaximumSetSize) },
+                Encoder = SpecJson.Clone(o.Encoder ?? AmortizedMixtureOptions.PaperEncoder(o.Components)),
+                Components = o.Components,
+                AssignmentsColumnName = o.AssignmentsColumnName, WeightsColumnName = o.WeightsColumnName,
+                MeansColumnName = o.MeansColumnName, VariancesColumnName = o.VariancesColumnName,
+            };
+        }
+
+        protected override string Title(AmortizedMixtureModelSpec spec)
+            => $"Training amortized mixture ({t._options.Components} components, {spec.Encoder.GetType().Name})";
+
+        protected override int ReadRows(IChannel ch, IDataView data, AmortizedMixtureModelSpec spec, string what)
+        {
+            var sets = SetDataReader.ReadInput(data, spec.Inputs[0]);
+            _sets.AddRange(sets);
+            return sets.Count;
+        }
+
+        protected override Func<int, int> SetSize => i => _sets[i].Length / t._d;
+
+        protected override Tensor BatchLoss(AmortizedMixtureNetwork network, Device device, int[] rows)
+        {
+            var (x, mask) = SetBatch.Pad(rows.Select(i => _sets[i]).ToList(), t._d, device);
+            var theta = network.forward(x, mask);
             return MixtureOfGaussians.LogLikelihoodPerPoint(theta, x, mask).mean().neg(); // −(eq. 18)/n, averaged over sets
         }
-        return SpecTraining.Fit(_env, spec, o, sets.Count, Loss, $"Training amortized mixture ({o.Components} components, {spec.Encoder.GetType().Name})",
-            setSize: i => sets[i].Length / _d);
     }
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         SetColumn.ValidateSchemaShape(inputSchema, _set, _d);
-        var cols = inputSchema.ToDictionary(c => c.Name);
-        var o = _options;
-        cols[o.AssignmentsColumnName] = SpecTraining.Vector(o.AssignmentsColumnName, variable: true);
-        foreach (var name in new[] { o.WeightsColumnName, o.MeansColumnName, o.VariancesColumnName })
-            cols[name] = SpecTraining.Vector(name);
-        return SchemaShapes.Shape(cols.Values);
+        return SchemaShapes.WithOutputs(inputSchema, new Training(this).Describe().GetOutputColumns());
     }
 }
 

@@ -17,7 +17,7 @@ public static partial class SetTransformsCatalog
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
     /// <param name="elementDimension">Element dimension d of the set column.</param>
-    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="labelColumnName">Label the encoder is trained on; null trains it unsupervised, as the encoder of a set auto-encoder.</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="SlotSetEncoderOptions"/>.</param>
     public static SetFeaturizerEstimator SlotSetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
@@ -43,7 +43,7 @@ public static partial class SetTransformsCatalog
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
     /// <param name="elementDimension">Element dimension d of the set column.</param>
-    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="labelColumnName">Label the encoder is trained on; null trains it unsupervised, as the encoder of a set auto-encoder.</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="FSPoolOptions"/>.</param>
     public static SetFeaturizerEstimator FSPool(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
@@ -69,7 +69,7 @@ public static partial class SetTransformsCatalog
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
     /// <param name="elementDimension">Element dimension d of the set column.</param>
-    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="labelColumnName">Label the encoder is trained on; null trains it unsupervised, as the encoder of a set auto-encoder.</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="JanossyOptions"/>.</param>
     public static SetFeaturizerEstimator Janossy(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
@@ -95,7 +95,7 @@ public static partial class SetTransformsCatalog
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
     /// <param name="elementDimension">Element dimension d of the set column.</param>
-    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="labelColumnName">Label the encoder is trained on; null trains it unsupervised, as the encoder of a set auto-encoder.</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="RelationNetworkOptions"/>.</param>
     public static SetFeaturizerEstimator RelationNetwork(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
@@ -124,7 +124,7 @@ public static partial class SetTransformsCatalog
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
     /// <param name="elementDimension">Element dimension d of the set column.</param>
-    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="labelColumnName">Label the encoder is trained on; null trains it unsupervised, as the encoder of a set auto-encoder.</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="AttentionPoolingOptions"/>.</param>
     public static SetFeaturizerEstimator AttentionPooling(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
@@ -153,7 +153,7 @@ public static partial class SetTransformsCatalog
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
     /// <param name="elementDimension">Element dimension d of the set column.</param>
-    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="labelColumnName">Label the encoder is trained on; null trains it unsupervised, as the encoder of a set auto-encoder.</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="EquivariantDeepSetsOptions"/>.</param>
     public static SetFeaturizerEstimator EquivariantDeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)

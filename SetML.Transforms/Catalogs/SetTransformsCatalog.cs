@@ -21,7 +21,7 @@ public static partial class SetTransformsCatalog
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
     /// <param name="elementDimension">Element dimension d of the set column.</param>
-    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="labelColumnName">Label the encoder is trained on; null trains it unsupervised, as the encoder of a set auto-encoder.</param>
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="DeepSetsOptions"/>.</param>
     public static SetFeaturizerEstimator DeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
@@ -49,7 +49,7 @@ public static partial class SetTransformsCatalog
     /// <param name="outputColumnName">Embedding column to create.</param>
     /// <param name="inputColumnName">Set column (n·d Singles per row).</param>
     /// <param name="elementDimension">Element dimension d of the set column.</param>
-    /// <param name="labelColumnName">Label the encoder is trained on (required).</param>
+    /// <param name="labelColumnName">Label the encoder is trained on; null trains it unsupervised, as the encoder of a set auto-encoder.</param>
     /// <param name="options">Training and encoder options.</param>
     public static SetFeaturizerEstimator SetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)

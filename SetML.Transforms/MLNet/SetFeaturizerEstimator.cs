@@ -41,7 +41,7 @@ public sealed class SetFeaturizerEstimator : IEstimator<SetModelTransformer>
     public SetModelTransformer Fit(IDataView input)
     {
         if (_label == null) // unsupervised: the encoder of a set auto-encoder (decoder: SetAutoEncoderFeaturizerOptions.Decoder, DSPN by default)
-            return SetPredictionTraining.FitAutoEncoderFeaturizer(_env, input, ValidationData, _input, _d, _options, _output);
+            return new AutoEncoderFeaturizerTrainer(_env, _options, _input, _d, _output).Fit(input, ValidationData);
         var task = _options.Task ?? InferTask(input.Schema, _label);
         using (var ch = _env.Register("SetML").Start("Featurizer task"))
         {
@@ -52,8 +52,7 @@ public sealed class SetFeaturizerEstimator : IEstimator<SetModelTransformer>
                   "Boolean → BinaryClassification, key → MulticlassClassification, other numbers → Regression. " +
                   "Set SetFeaturizerOptions.Task to choose another (e.g. PoissonRegression for counts).");
         }
-        return EncoderTraining.Fit(_env, input, ValidationData, _input, _d, _label, task, _options, _options.RegressionLoss,
-            new EncoderTraining.OutputNames(_output));
+        return new EncoderModelTrainer(_env, _options, _input, _d, _label, task, _options.RegressionLoss, _output).Fit(input, ValidationData);
     }
 
     /// <summary>The task used for a label column's type: Single → regression, Boolean → binary, key → multiclass.</summary>
@@ -76,8 +75,9 @@ public sealed class SetFeaturizerEstimator : IEstimator<SetModelTransformer>
         SetColumn.ValidateSchemaShape(inputSchema, _input, _d);
         if (_label != null && !SchemaShapes.TryFindColumn(inputSchema, _label, out _))
             throw new SetColumnException(_label, null, SetRule.ColumnExists, "the label column was not found in the input schema");
-        var cols = inputSchema.ToDictionary(c => c.Name);
-        cols[_output] = SchemaShapes.Column(_output, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
-        return SchemaShapes.Shape(cols.Values);
+        var model = _label == null
+            ? new AutoEncoderFeaturizerTrainer(_env, _options, _input, _d, _output).Describe()
+            : new EncoderModelTrainer(_env, _options, _input, _d, _label, _options.Task ?? SetTask.Regression, _options.RegressionLoss, _output).Describe();
+        return SchemaShapes.WithOutputs(inputSchema, model.GetOutputColumns());
     }
 }

@@ -53,7 +53,7 @@ public sealed class SetNormalizationEstimator : IEstimator<SetModelTransformer>
     {
         SetColumn.ValidateSchemaShape(inputSchema, _input, _d);
         var cols = inputSchema.ToDictionary(c => c.Name);
-        cols[_output] = SpecTraining.Vector(_output, variable: true);
+        cols[_output] = SchemaShapes.Vector(_output, variable: true);
         return SchemaShapes.Shape(cols.Values);
     }
 }

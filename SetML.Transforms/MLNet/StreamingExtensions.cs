@@ -34,7 +34,7 @@ public static class StreamingExtensions
             throw new InvalidOperationException(
                 $"Streaming encoding needs a model made of a set encoder and a head, but this model is a {model.Spec.GetType().Name}.");
         string name = spec.Encoder.GetType().Name.Replace("Options", "");
-        if (!spec.Encoder.IsMiniBatchConsistent || !StreamingSetEncoder.IsSupported(network.Encoder))
+        if (!StreamingSetEncoder.IsSupported(network.Encoder))
             throw new InvalidOperationException(
                 $"The model's {name} encoder is not mini-batch consistent, so it cannot encode a set chunk by chunk: " +
                 (name.Contains("SetTransformer", StringComparison.Ordinal)

@@ -33,7 +33,7 @@ public enum RegressionLoss
 /// it outputs the encoder's embedding; as a trainer, the task's standard ML.NET columns.
 /// </summary>
 [SpecType("model.set-encoder")]
-public sealed class EncoderModelSpec : ModelSpec
+public sealed class EncoderModelSpec : ModelSpec, INetworkSpec<EncoderHeadNetwork>
 {
     /// <summary>The encoder configuration.</summary>
     public SetEncoderOptions Encoder { get; set; } = new DeepSetsOptions();
@@ -72,7 +72,11 @@ public sealed class EncoderModelSpec : ModelSpec
     public int ElementDimension => Inputs[0].ElementDimension;
 
     /// <inheritdoc />
-    public override nn.Module CreateNetwork()
+    public override nn.Module CreateNetwork() => CreateEncoderHeadNetwork();
+
+    EncoderHeadNetwork INetworkSpec<EncoderHeadNetwork>.CreateTypedNetwork() => CreateEncoderHeadNetwork();
+
+    private EncoderHeadNetwork CreateEncoderHeadNetwork()
         => new EncoderHeadNetwork(Encoder.CreateEncoder(ElementDimension), HeadHiddenSizes, OutputSize, Dropout);
 
     /// <inheritdoc />

@@ -125,6 +125,16 @@ public sealed class ModelInputBatch : IDisposable
 }
 
 /// <summary>
+/// A <see cref="ModelSpec"/> whose network has a known type, so the trainers build, train and read it without
+/// down-casting <see cref="nn.Module"/>.
+/// </summary>
+internal interface INetworkSpec<out TNetwork> where TNetwork : nn.Module
+{
+    /// <summary>Creates the untrained network: the same as <see cref="ModelSpec.CreateNetwork"/>, typed.</summary>
+    TNetwork CreateTypedNetwork();
+}
+
+/// <summary>
 /// Everything needed to rebuild a trained SetML network and turn its outputs into columns — except the weights.
 /// Serialized as JSON inside the model .zip (see <see cref="SpecJson"/>). One subclass per task family; adding a task
 /// means writing one subclass (and its trainer). Subclasses must be free of ML.NET types.

@@ -49,7 +49,8 @@ public sealed class DspnOptions : SetDecoderOptions
 
     /// <inheritdoc />
     public override SetDecoder CreateDecoder(int latentDimension, int elementDimension, int slots)
-        => new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(elementDimension, EncoderHiddenSizes, latentDimension, Pooling, slots),
+        => new DeepSetPredictionNetwork(
+            new RelaxedDeepSetsOptions { HiddenSizes = EncoderHiddenSizes, EmbeddingDimension = latentDimension, Pooling = Pooling, Slots = slots }.CreateEncoder(elementDimension),
             slots, InnerSteps, InnerLearningRate, RepresentationWeight, Momentum, RepresentationCost);
 
     /// <inheritdoc />
@@ -154,46 +155,11 @@ public sealed class ConvInputEncoderOptions : InputEncoderOptions
 }
 
 /// <summary>
-/// Options of the presence-weighted Deep Sets encoder that DSPN uses as g_enc (<see cref="RelaxedDeepSetsEncoder"/>);
-/// also usable as an ordinary set encoder.
-/// </summary>
-[SpecType("encoder.relaxed-deep-sets")]
-public sealed class RelaxedDeepSetsOptions : SetEncoderOptions
-{
-    /// <summary>Hidden widths of φ. Default: [256, 256].</summary>
-    public int[] HiddenSizes { get; set; } = { 256, 256 };
-    /// <summary>Embedding size. Default: 64.</summary>
-    public int EmbeddingDimension { get; set; } = 64;
-    /// <summary>Pooling. Default: sum scaled by 1/<see cref="Slots"/>.</summary>
-    public RelaxedPooling Pooling { get; set; } = RelaxedPooling.Sum;
-    /// <summary>N of the constant 1/N scale (set-prediction trainers set it to the maximum set size). Default: 1.</summary>
-    public int Slots { get; set; } = 1;
-
-    /// <inheritdoc />
-    public override bool IsMiniBatchConsistent => Pooling == RelaxedPooling.Sum;
-
-    /// <inheritdoc />
-    public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
-
-    /// <inheritdoc />
-    public override SetEncoder CreateEncoder(int elementDimension)
-        => new RelaxedDeepSetsEncoder(elementDimension, HiddenSizes, EmbeddingDimension, Pooling, Slots);
-
-    /// <inheritdoc />
-    public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
-        => ForwardMemory.SetInput(batch, setSize, elementDimension + 1) + ForwardMemory.Mlp(batch * setSize, HiddenSizes, EmbeddingDimension)
-           + batch * Math.Max(setSize, Slots) * EmbeddingDimension * 3 * ForwardMemory.FloatBytes;
-
-    /// <inheritdoc />
-    public override string MemoryGrowth => "linear in the set size";
-}
-
-/// <summary>
 /// A vector → set (or set → set auto-encoder) model: input encoder F + set decoder. Outputs the predicted set
 /// (elements with presence ≥ 0.5, padding removed), its size, and the presence of each kept element (its confidence).
 /// </summary>
 [SpecType("model.set-prediction")]
-public sealed class SetPredictionModelSpec : ModelSpec
+public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredictionNetwork>
 {
     /// <summary>The decoder.</summary>
     public SetDecoderOptions Decoder { get; set; } = new DspnOptions();
@@ -215,7 +181,11 @@ public sealed class SetPredictionModelSpec : ModelSpec
     public string PredictedSetScoreColumnName { get; set; } = "PredictedSetScore";
 
     /// <inheritdoc />
-    public override nn.Module CreateNetwork()
+    public override nn.Module CreateNetwork() => CreateSetPredictionNetwork();
+
+    SetPredictionNetwork INetworkSpec<SetPredictionNetwork>.CreateTypedNetwork() => CreateSetPredictionNetwork();
+
+    private SetPredictionNetwork CreateSetPredictionNetwork()
     {
         var decoder = Decoder.CreateDecoder(LatentDimension, ElementDimension, MaximumSetSize);
         var input = Inputs[0];

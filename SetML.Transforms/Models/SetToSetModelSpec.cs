@@ -19,7 +19,7 @@ public enum SetToSetTask
 /// annotated with its element dimension.
 /// </summary>
 [SpecType("model.set-to-set")]
-public sealed class SetToSetModelSpec : ModelSpec
+public sealed class SetToSetModelSpec : ModelSpec, INetworkSpec<SetToSetNetwork>
 {
     /// <summary>The attention stack (only the SAB/ISAB part of these options is used: no PMA).</summary>
     public SetTransformerOptions Encoder { get; set; } = new();
@@ -42,7 +42,11 @@ public sealed class SetToSetModelSpec : ModelSpec
     public int ElementDimension => Inputs[0].ElementDimension;
 
     /// <inheritdoc />
-    public override nn.Module CreateNetwork() => new SetToSetNetwork(Encoder.CreateStack(ElementDimension), OutputSize);
+    public override nn.Module CreateNetwork() => CreateSetToSetNetwork();
+
+    SetToSetNetwork INetworkSpec<SetToSetNetwork>.CreateTypedNetwork() => CreateSetToSetNetwork();
+
+    private SetToSetNetwork CreateSetToSetNetwork() => new SetToSetNetwork(Encoder.CreateStack(ElementDimension), OutputSize);
 
     /// <inheritdoc />
     public override IReadOnlyList<ModelOutputColumn> GetOutputColumns() => Task == SetToSetTask.Regression
@@ -121,7 +125,7 @@ public sealed class SetToSetModelSpec : ModelSpec
 /// weights (k), means (k·d, component-major) and variances (k·d).
 /// </summary>
 [SpecType("model.amortized-mixture")]
-public sealed class AmortizedMixtureModelSpec : ModelSpec
+public sealed class AmortizedMixtureModelSpec : ModelSpec, INetworkSpec<AmortizedMixtureNetwork>
 {
     /// <summary>The set encoder. With a <see cref="SetTransformerOptions"/> of <see cref="Components"/> seeds, one output per seed (the paper's design).</summary>
     public SetEncoderOptions Encoder { get; set; } = new SetTransformerOptions();
@@ -140,7 +144,11 @@ public sealed class AmortizedMixtureModelSpec : ModelSpec
     public int ElementDimension => Inputs[0].ElementDimension;
 
     /// <inheritdoc />
-    public override nn.Module CreateNetwork() => new AmortizedMixtureNetwork(Encoder.CreateEncoder(ElementDimension), Components, ElementDimension);
+    public override nn.Module CreateNetwork() => CreateAmortizedMixtureNetwork();
+
+    AmortizedMixtureNetwork INetworkSpec<AmortizedMixtureNetwork>.CreateTypedNetwork() => CreateAmortizedMixtureNetwork();
+
+    private AmortizedMixtureNetwork CreateAmortizedMixtureNetwork() => new AmortizedMixtureNetwork(Encoder.CreateEncoder(ElementDimension), Components, ElementDimension);
 
     /// <inheritdoc />
     public override IReadOnlyList<ModelOutputColumn> GetOutputColumns()

@@ -9,10 +9,11 @@ namespace SetML.Models;
 /// <summary>
 /// Marks an abstract class whose concrete subclasses are serialized polymorphically by <see cref="SpecJson"/>
 /// (discriminator <c>"$type"</c> = the subclass's <see cref="SpecTypeAttribute"/> name). New encoders or tasks need no
-/// registration: any public concrete subclass in a SetML assembly is found by reflection.
+/// registration: any public concrete subclass with a parameterless constructor, in SetML or in any loaded assembly that
+/// references SetML.Transforms (an application, a test project), is found by reflection.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
-public sealed class PolymorphicSpecAttribute : Attribute { }
+internal sealed class PolymorphicSpecAttribute : Attribute { }
 
 /// <summary>
 /// The stable name and format version of a serialized spec component (a concrete subclass of a
@@ -44,7 +45,7 @@ public sealed class SpecTypeAttribute : Attribute
 /// Strict: a member this SetML does not know, an unknown <c>"$type"</c>, or a component <c>"$version"</c> newer than
 /// this SetML reads is an error, never silently ignored.
 /// </summary>
-public static class SpecJson
+internal static class SpecJson
 {
     /// <summary>The metadata member holding a component's stable type name.</summary>
     public const string TypeProperty = "$type";
@@ -52,8 +53,25 @@ public static class SpecJson
     /// <summary>The metadata member holding a component's format version.</summary>
     public const string VersionProperty = "$version";
 
-    private static readonly Lazy<JsonSerializerOptions> _options = new(CreateOptions);
-    private static readonly Lazy<IReadOnlyDictionary<string, SpecComponent>> _components = new(FindComponents);
+    // The components and serializer options of the assemblies loaded so far; rebuilt when an assembly that references
+    // SetML loads later (an application's own encoder), so a component in any such assembly is found without registration.
+    private sealed record Registry(IReadOnlyDictionary<string, SpecComponent> Components, JsonSerializerOptions Options);
+    private static volatile Registry? _registry;
+
+    static SpecJson() => AppDomain.CurrentDomain.AssemblyLoad += (_, e) => { if (ExtendsSetML(e.LoadedAssembly)) _registry = null; };
+
+    private static Registry Current
+    {
+        get
+        {
+            var r = _registry;
+            if (r != null) return r;
+            var components = FindComponents();
+            r = new Registry(components, CreateOptions(components));
+            _registry = r;
+            return r;
+        }
+    }
 
     /// <summary>
     /// Migrations of one component from one version to the next: key (stable name, version it upgrades from), value
@@ -63,10 +81,10 @@ public static class SpecJson
     internal static Dictionary<(string Name, int FromVersion), Action<JsonObject>> Migrations { get; } = new();
 
     /// <summary>The serializer options (PascalCase member names as declared, enums as strings, polymorphic spec bases, unknown members rejected).</summary>
-    public static JsonSerializerOptions Options => _options.Value;
+    public static JsonSerializerOptions Options => Current.Options;
 
     /// <summary>Every serializable spec component: stable name → (type, version).</summary>
-    public static IReadOnlyDictionary<string, SpecComponent> Components => _components.Value;
+    public static IReadOnlyDictionary<string, SpecComponent> Components => Current.Components;
 
     /// <summary>Serializes a spec to JSON, with <c>"$version"</c> after every <c>"$type"</c>.</summary>
     public static string Serialize<T>(T value)
@@ -149,10 +167,10 @@ public static class SpecJson
         }
     }
 
-    private static JsonSerializerOptions CreateOptions()
+    private static JsonSerializerOptions CreateOptions(IReadOnlyDictionary<string, SpecComponent> components)
     {
         var resolver = new DefaultJsonTypeInfoResolver();
-        resolver.Modifiers.Add(AddPolymorphism);
+        resolver.Modifiers.Add(info => AddPolymorphism(info, components));
         var o = new JsonSerializerOptions
         {
             TypeInfoResolver = resolver,
@@ -166,7 +184,7 @@ public static class SpecJson
         return o;
     }
 
-    private static void AddPolymorphism(JsonTypeInfo info)
+    private static void AddPolymorphism(JsonTypeInfo info, IReadOnlyDictionary<string, SpecComponent> components)
     {
         var t = info.Type;
         if (!t.IsAbstract || t.GetCustomAttribute<PolymorphicSpecAttribute>() == null) return;
@@ -175,7 +193,7 @@ public static class SpecJson
             TypeDiscriminatorPropertyName = TypeProperty,
             UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization,
         };
-        foreach (var c in Components.Values.Where(c => t.IsAssignableFrom(c.Type)))
+        foreach (var c in components.Values.Where(c => t.IsAssignableFrom(c.Type)).OrderBy(c => c.Name, StringComparer.Ordinal))
             poly.DerivedTypes.Add(new JsonDerivedType(c.Type, c.Name));
         info.PolymorphismOptions = poly;
     }
@@ -208,10 +226,18 @@ public static class SpecJson
         return result;
     }
 
+    // SetML.Transforms itself and every loaded assembly that references it (SetML.Trainers, an application, a test project).
     private static IEnumerable<Assembly> SetMLAssemblies()
-        => AppDomain.CurrentDomain.GetAssemblies()
-            .Where(a => a.GetName().Name is string n && n.StartsWith("SetML", StringComparison.Ordinal))
-            .Append(typeof(ModelSpec).Assembly).Distinct();
+        => AppDomain.CurrentDomain.GetAssemblies().Where(ExtendsSetML).Append(typeof(ModelSpec).Assembly).Distinct();
+
+    private static bool ExtendsSetML(Assembly a)
+    {
+        if (a == typeof(ModelSpec).Assembly) return true;
+        if (a.IsDynamic) return false;
+        string self = typeof(ModelSpec).Assembly.GetName().Name!;
+        try { return a.GetReferencedAssemblies().Any(r => r.Name == self); }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException or NotSupportedException) { return false; }
+    }
 }
 
 /// <summary>One serializable spec component: its stable name, format version and current C# type.</summary>
@@ -219,4 +245,4 @@ public static class SpecJson
 /// <param name="Version">The format version written as <c>"$version"</c>.</param>
 /// <param name="Type">The C# class (free to be renamed).</param>
 /// <param name="Explicit">Whether the name comes from a <see cref="SpecTypeAttribute"/> (true for every component SetML ships).</param>
-public sealed record SpecComponent(string Name, int Version, Type Type, bool Explicit);
+internal sealed record SpecComponent(string Name, int Version, Type Type, bool Explicit);

@@ -194,6 +194,46 @@ namespace SetML.Persistence
         public static SchemaShape.Column Column(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, SchemaShape? annotations = null)
             => new SchemaShape.Column(name, kind, itemType, isKey, annotations);
 
+        /// <summary>A vector-of-Single column (fixed size, or variable-length).</summary>
+        public static SchemaShape.Column Vector(string name, bool variable = false)
+            => Column(name, variable ? SchemaShape.Column.VectorKind.VariableVector : SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+
+        /// <summary>
+        /// The <see cref="SchemaShape"/> form of a model output column — what an estimator's <c>GetOutputSchema</c> promises,
+        /// derived from the same <see cref="SetML.Models.ModelOutputColumn"/> the fitted transformer's schema is built from
+        /// (annotations: SetElementDimension of a set, SlotNames of a named vector; <paramref name="annotations"/> overrides).
+        /// </summary>
+        public static SchemaShape.Column Output(SetML.Models.ModelOutputColumn o, SchemaShape? annotations = null)
+        {
+            var (kind, type, isKey) = o.Kind switch
+            {
+                SetML.Models.ModelOutputKind.Single => (SchemaShape.Column.VectorKind.Scalar, (DataViewType)NumberDataViewType.Single, false),
+                SetML.Models.ModelOutputKind.Boolean => (SchemaShape.Column.VectorKind.Scalar, BooleanDataViewType.Instance, false),
+                SetML.Models.ModelOutputKind.Key => (SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true),
+                SetML.Models.ModelOutputKind.Vector => (SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false),
+                _ => (SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false),
+            };
+            annotations ??= o.Kind == SetML.Models.ModelOutputKind.Set
+                ? Shape(new[] { Column(SetML.SetColumns.SetColumn.ElementDimensionAnnotation, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Int32, false) })
+                : o.Kind == SetML.Models.ModelOutputKind.Vector && o.SlotNames != null ? SlotNames() : null;
+            return Column(o.Name, kind, type, isKey, annotations);
+        }
+
+        /// <summary>The annotation shape of a vector with slot names.</summary>
+        public static SchemaShape SlotNames() => Shape(new[] { Column("SlotNames", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) });
+
+        /// <summary>
+        /// An estimator's output schema: the input columns, then the model's output columns (replacing input columns of
+        /// the same name), each from <see cref="Output"/> with the annotations <paramref name="annotations"/> gives (null = defaults).
+        /// </summary>
+        public static SchemaShape WithOutputs(SchemaShape input, IEnumerable<SetML.Models.ModelOutputColumn> outputs,
+            Func<SetML.Models.ModelOutputColumn, SchemaShape?>? annotations = null)
+        {
+            var cols = input.ToDictionary(c => c.Name);
+            foreach (var o in outputs) cols[o.Name] = Output(o, annotations?.Invoke(o));
+            return Shape(cols.Values);
+        }
+
         /// <summary>Turns a column list into a <see cref="SchemaShape"/>.</summary>
         public static SchemaShape Shape(IEnumerable<SchemaShape.Column> columns) => new SchemaShape(columns);
 

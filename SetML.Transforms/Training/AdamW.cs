@@ -19,7 +19,7 @@ namespace SetML.Training;
 /// <c>ExternalException: Expected false to be true ... toFloat (Scalar.h)</c> crashes in long trainings. Here every
 /// Scalar is created explicitly and disposed after the loop that uses it.
 /// </remarks>
-public sealed class AdamW : IDisposable
+internal sealed class AdamW : IDisposable
 {
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _m, _v;
@@ -76,6 +76,33 @@ public sealed class AdamW : IDisposable
             using var denom = _v[i].sqrt();
             denom.mul_(invSqrtBc2).add_(eps, one);
             p.addcdiv_(_m[i], denom, negStep);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ClipGradientNorm"/> without reading anything back to the host (the training loop calls it every step):
+    /// the norm is accumulated on the device in double precision, in the same order as <see cref="ClipGradientNorm"/>, and
+    /// the gradients are multiplied by min(1, maxNorm / (norm + 1e-6)) — by exactly 1 when they are within the bound.
+    /// </summary>
+    internal void ClipGradients(double maxNorm)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        using Scalar eps = 1e-6.ToScalar(), one = 1.0.ToScalar();
+        Tensor? total = null;
+        foreach (var p in _parameters)
+        {
+            using var g = p.grad;
+            if (g is null) continue;
+            var n = g.norm().to_type(ScalarType.Float32).to_type(ScalarType.Float64);
+            total = total is null ? n.mul(n) : total.add(n.mul(n), one);
+        }
+        if (total is null) return;
+        var coefficient = torch.tensor(maxNorm, ScalarType.Float64, total.device).div(total.sqrt().add(eps, one)).clamp_max(one);
+        foreach (var p in _parameters)
+        {
+            using var g = p.grad;
+            g?.mul_(coefficient);
         }
     }
 

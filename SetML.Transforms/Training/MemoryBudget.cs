@@ -18,7 +18,7 @@ namespace SetML.Training;
 /// <c>SetModelTransformer.MemoryBudgetBytes</c> at prediction (copied from the options; a loaded model uses the default,
 /// as the budget belongs to the machine, not to the model file). 0 means <see cref="DefaultBytes"/>.
 /// </remarks>
-public static class MemoryBudget
+internal static class MemoryBudget
 {
     /// <summary>The fraction of <see cref="AvailableBytes"/> that the default budget allows one forward pass: 0.5.</summary>
     public const double DefaultFraction = 0.5;

@@ -50,7 +50,10 @@ public sealed class TrainingDivergedException : InvalidOperationException
 /// <param name="Epochs">Total epochs planned.</param>
 /// <param name="Batch">1-based mini-batch within the epoch, just finished.</param>
 /// <param name="Batches">Mini-batches in the epoch.</param>
-/// <param name="Loss">Loss of this mini-batch.</param>
+/// <param name="Loss">
+/// Mean training loss of the previous epoch (NaN in the first): the loop keeps the mini-batch losses on the device and reads
+/// them once per epoch (or every <c>64</c> batches), not after every step, so a mini-batch's own loss is not known yet.
+/// </param>
 public readonly record struct TrainingBatchProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss);
 
 /// <summary>
@@ -97,6 +100,14 @@ public static class TrainingLoop
         TrainingHooks? hooks = null, Func<int[], IReadOnlyList<int[]>>? split = null)
     {
         options.Validate();
+        return Train(model, options, trainingCount, batchLoss, validationLoss, log, setSize, hooks, split);
+    }
+
+    /// <summary><see cref="Run"/> with options the caller has already validated (the trainers validate once per <c>Fit</c>).</summary>
+    internal static TrainingResult Train(nn.Module model, SetTrainingOptions options, int trainingCount,
+        Func<int[], Tensor> batchLoss, Func<double>? validationLoss, Action<string>? log, Func<int, int>? setSize,
+        TrainingHooks? hooks, Func<int[], IReadOnlyList<int[]>>? split)
+    {
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
         var trainLosses = new List<double>();
         var validLosses = new List<double>();
@@ -111,7 +122,8 @@ public static class TrainingLoop
         int bestEpoch = 0, sinceBest = 0, epoch = 0;
         Dictionary<string, Tensor>? bestState = null;
         bool keepGood = options.OnDivergence == DivergenceHandling.KeepLastGoodWeights;
-        double firstLoss = double.NaN, lastFinite = double.NaN;
+        var history = new LossHistory();
+        double previousLoss = double.NaN;
         TrainingDivergedException? divergence = null;
         try
         {
@@ -119,58 +131,53 @@ public static class TrainingLoop
             {
                 model.train();
                 Shuffle(order, rng);
-                double sum = 0; int batches = 0;
                 var epochBatches = Batches(order, options.BatchSize, options.GroupBatchesBySetSize ? setSize : null, rng).ToList();
+                history.StartEpoch(epoch, epochBatches.Count);
                 foreach (var idx in epochBatches)
                 {
                     if (options.CancellationToken.IsCancellationRequested) break;
                     hooks?.CheckAlive?.Invoke();
-                    optimizer.LearningRate = LearningRate(options, epoch - 1 + (double)batches / epochBatches.Count);
+                    optimizer.LearningRate = LearningRate(options, epoch - 1 + (double)history.Batches / epochBatches.Count);
                     using var scope = torch.NewDisposeScope();
                     optimizer.ZeroGrad();
                     var parts = split?.Invoke(idx) ?? new[] { idx };
-                    double value = 0;
                     foreach (var part in parts)
                     {
                         // A split batch: each part's graph is freed before the next part runs.
                         using var partScope = parts.Count > 1 ? torch.NewDisposeScope() : null;
-                        double partValue;
                         Tensor loss;
                         try
                         {
                             loss = batchLoss(part);
-                            partValue = loss.item<float>();
                         }
                         catch (Exception e) when (e is not SetML.SetColumns.SetColumnException && HasNonFiniteWeights(parameters))
                         {
-                            // The weights went NaN/∞ in the previous step (finite loss, non-finite gradient), and the loss of
-                            // this batch could not even be computed (e.g. an assignment over NaN costs).
-                            divergence = Diverged(options, epoch, batches + 1, epochBatches.Count, double.NaN, optimizer.LearningRate, firstLoss, lastFinite, e);
-                            break;
-                        }
-                        if (!double.IsFinite(partValue))
-                        {
-                            divergence = Diverged(options, epoch, batches + 1, epochBatches.Count, partValue, optimizer.LearningRate, firstLoss, lastFinite, null);
+                            // The weights went NaN/∞ earlier: after a non-finite loss of this epoch (found in the history), or
+                            // after a finite loss with a non-finite gradient, and the loss of this batch could not even be
+                            // computed (e.g. an assignment over NaN costs).
+                            divergence = history.Flush(options) ?? history.Diverged(options, double.NaN, optimizer.LearningRate, e);
                             break;
                         }
                         double share = (double)part.Length / idx.Length;
+                        history.Add(loss, share, optimizer.LearningRate);
                         if (parts.Count > 1)
                         {
                             using var weight = share.ToScalar();
                             loss = loss.mul(weight);
                         }
                         loss.backward();
-                        value += partValue * share;
                     }
                     if (divergence != null) break;
-                    if (double.IsNaN(firstLoss)) firstLoss = value;
-                    lastFinite = value;
                     if (options.GradientClipNorm > 0)
-                        optimizer.ClipGradientNorm(options.GradientClipNorm);
+                        optimizer.ClipGradients(options.GradientClipNorm);
                     optimizer.Step();
-                    sum += value; batches++;
-                    hooks?.BatchDone?.Invoke(new TrainingBatchProgress(epoch, options.Epochs, batches, epochBatches.Count, value));
+                    history.EndBatch();
+                    // The losses stay on the device (no host synchronization per step); they are read every
+                    // LossHistory.FlushEvery batches and at the end of the epoch, where a non-finite one is found.
+                    if (history.Pending >= LossHistory.FlushEvery && (divergence = history.Flush(options)) != null) break;
+                    hooks?.BatchDone?.Invoke(new TrainingBatchProgress(epoch, options.Epochs, history.Batches, epochBatches.Count, previousLoss));
                 }
+                divergence ??= history.Flush(options);
                 if (divergence != null)
                 {
                     if (!keepGood) throw divergence;
@@ -181,8 +188,9 @@ public static class TrainingLoop
                     log?.Invoke("WARNING: " + divergence.Message + $" Training stopped; the weights of epoch {bestEpoch} are kept (OnDivergence = KeepLastGoodWeights).");
                     break;
                 }
-                double trainLoss = batches > 0 ? sum / batches : double.NaN;
+                double trainLoss = history.EpochLoss;
                 trainLosses.Add(trainLoss);
+                previousLoss = trainLoss;
 
                 double? valid = null;
                 if (validationLoss != null)
@@ -232,10 +240,113 @@ public static class TrainingLoop
         }
         finally
         {
+            history.Dispose();
             DisposeState(bestState);
             model.eval();
         }
         return new TrainingResult(trainLosses.Count, trainLosses, validLosses, bestEpoch) { Divergence = divergence };
+    }
+
+    /// <summary>
+    /// The losses of the mini-batches of an epoch, kept on the device until <see cref="Flush"/> reads them all at once (one
+    /// host synchronization instead of one per step). Reading replays them in order — each batch's loss is the sum of
+    /// its parts' losses weighted by their share of the rows, in double precision — so the epoch loss and the divergence
+    /// report (epoch, batch, last finite loss) are what a per-step read would give.
+    /// </summary>
+    private sealed class LossHistory : IDisposable
+    {
+        /// <summary>Batches after which pending losses are read even inside an epoch (a divergence is found at most this late).</summary>
+        public const int FlushEvery = 64;
+
+        private readonly List<(Tensor Loss, double Share, double LearningRate, int Batch)> _pending = new();
+        private int _epoch, _batchesPerEpoch, _read;
+        private double _sum, _first = double.NaN, _lastFinite = double.NaN;
+
+        /// <summary>Mini-batches of the epoch that have finished (stepped).</summary>
+        public int Batches { get; private set; }
+        /// <summary>Mini-batches whose losses have not been read yet.</summary>
+        public int Pending => Batches - _read;
+        /// <summary>The mean loss of the epoch's batches (all read).</summary>
+        public double EpochLoss => _read > 0 ? _sum / _read : double.NaN;
+
+        public void StartEpoch(int epoch, int batches) { _epoch = epoch; _batchesPerEpoch = batches; Batches = 0; _read = 0; _sum = 0; }
+
+        /// <summary>Keeps a part's loss (detached, outside the step's dispose scope) until the next read.</summary>
+        public void Add(Tensor loss, double share, double learningRate)
+            => _pending.Add((loss.detach().to_type(ScalarType.Float32).DetachFromDisposeScope(), share, learningRate, Batches));
+
+        public void EndBatch() => Batches++;
+
+        /// <summary>Reads the pending losses; returns the divergence at the first non-finite one, or null.</summary>
+        public TrainingDivergedException? Flush(SetTrainingOptions options)
+        {
+            if (_pending.Count == 0) return null;
+            float[] values;
+            using (var scope = torch.NewDisposeScope())
+                values = torch.stack(_pending.Select(p => p.Loss).ToArray()).cpu().data<float>().ToArray();
+            var parts = _pending.ToArray();
+            Clear();
+            for (int i = 0; i < parts.Length;)
+            {
+                int batch = parts[i].Batch;
+                double value = 0;
+                for (; i < parts.Length && parts[i].Batch == batch; i++)
+                {
+                    double partValue = values[i];
+                    if (!double.IsFinite(partValue)) return Diverged(options, partValue, parts[i].LearningRate, null, batch);
+                    value += partValue * parts[i].Share;
+                }
+                if (batch >= Batches) break;        // the parts of a batch that did not finish (its loss could not be computed)
+                if (double.IsNaN(_first)) _first = value;
+                _lastFinite = value;
+                _sum += value; _read++;
+            }
+            return null;
+        }
+
+        /// <summary>The divergence exception of batch <paramref name="batch"/> (default: the one running).</summary>
+        public TrainingDivergedException Diverged(SetTrainingOptions options, double loss, double learningRate, Exception? inner, int? batch = null)
+            => TrainingLoop.Diverged(options, _epoch, (batch ?? Batches) + 1, _batchesPerEpoch, loss, learningRate, _first, _lastFinite, inner);
+
+        private void Clear()
+        {
+            foreach (var p in _pending) p.Loss.Dispose();
+            _pending.Clear();
+        }
+
+        public void Dispose() => Clear();
+    }
+
+    /// <summary>
+    /// The mean loss over <paramref name="rows"/> (a validation loss): batches of <paramref name="batchSize"/> rows, each
+    /// split by <paramref name="split"/> (memory budget), each part's loss weighted by its row count.
+    /// </summary>
+    internal static double MeanLoss(int[] rows, int batchSize, Func<int[], IReadOnlyList<int[]>> split, Func<int[], Tensor> loss)
+    {
+        // The parts' losses stay on the device and are read once, then summed in order in double precision.
+        var losses = new List<(Tensor Loss, int Rows)>();
+        try
+        {
+            for (int start = 0; start < rows.Length; start += batchSize)
+            {
+                foreach (var part in split(rows.AsSpan(start, Math.Min(batchSize, rows.Length - start)).ToArray()))
+                {
+                    using var scope = torch.NewDisposeScope();
+                    losses.Add((loss(part).detach().to_type(ScalarType.Float32).DetachFromDisposeScope(), part.Length));
+                }
+            }
+            if (losses.Count == 0) return double.NaN;
+            float[] values;
+            using (var scope = torch.NewDisposeScope())
+                values = torch.stack(losses.Select(l => l.Loss).ToArray()).cpu().data<float>().ToArray();
+            double sum = 0;
+            for (int i = 0; i < values.Length; i++) sum += values[i] * losses[i].Rows;
+            return sum / rows.Length;
+        }
+        finally
+        {
+            foreach (var l in losses) l.Loss.Dispose();
+        }
     }
 
     private static bool HasNonFiniteWeights(IEnumerable<Tensor> parameters)

@@ -14,7 +14,7 @@ namespace SetML.Modules.SetPrediction;
 /// <remarks>
 /// Departures from the paper, all optional or documented: L_repr is the mean over latents summed over the batch
 /// divided by a fixed batch constant (32), not by the actual batch size, so that η = 800 means the same step for
-/// any batch (shared/bench README); optional heavy-ball momentum in the inner loop; Huber instead of ‖·‖² as the paper's
+/// any batch (as the team's PyTorch reference does); optional heavy-ball momentum in the inner loop; Huber instead of ‖·‖² as the paper's
 /// "practical tricks" suggest.
 /// </remarks>
 public sealed class DeepSetPredictionNetwork : SetDecoder

@@ -54,8 +54,9 @@ public sealed class SetAttentionBlock : SetLayer
 /// </summary>
 public sealed class InducedSetAttentionBlock : SetLayer
 {
-    private readonly Parameter inducing_points;
-    private readonly MultiheadAttentionBlock mab_induced, mab_elements;
+    [WeightName("inducing_points")] private readonly Parameter inducingPoints;
+    [WeightName("mab_induced")] private readonly MultiheadAttentionBlock mabInduced;
+    [WeightName("mab_elements")] private readonly MultiheadAttentionBlock mabElements;
 
     /// <summary>Creates ISAB_m(d_in → width).</summary>
     /// <param name="inputDimension">Element dimension in.</param>
@@ -68,10 +69,10 @@ public sealed class InducedSetAttentionBlock : SetLayer
         : base(nameof(InducedSetAttentionBlock))
     {
         if (inducingPoints < 1) throw new ArgumentException($"The number of inducing points must be ≥ 1, but {inducingPoints} was given.", nameof(inducingPoints));
-        inducing_points = new Parameter(torch.empty(1, inducingPoints, width));
-        nn.init.xavier_uniform_(inducing_points);
-        mab_induced = new MultiheadAttentionBlock(width, inputDimension, width, heads, layerNorm, dropout);
-        mab_elements = new MultiheadAttentionBlock(inputDimension, width, width, heads, layerNorm, dropout);
+        this.inducingPoints = new Parameter(torch.empty(1, inducingPoints, width));
+        nn.init.xavier_uniform_(this.inducingPoints);
+        mabInduced = new MultiheadAttentionBlock(width, inputDimension, width, heads, layerNorm, dropout);
+        mabElements = new MultiheadAttentionBlock(inputDimension, width, width, heads, layerNorm, dropout);
         InputDimension = inputDimension;
         OutputDimension = width;
         InducingPoints = inducingPoints;
@@ -91,8 +92,8 @@ public sealed class InducedSetAttentionBlock : SetLayer
     public override Tensor forward(Tensor x, Tensor mask)
     {
         using var scope = torch.NewDisposeScope();
-        var h = mab_induced.forward(inducing_points.expand(x.shape[0], -1, -1), x, mask); // eq. 10: H = MAB(I, X)
-        var output = mab_elements.forward(x, h, null);                                     // eq. 9: MAB(X, H)
+        var h = mabInduced.forward(inducingPoints.expand(x.shape[0], -1, -1), x, mask); // eq. 10: H = MAB(I, X)
+        var output = mabElements.forward(x, h, null);                                     // eq. 9: MAB(X, H)
         return MaskedPooling.ZeroPadding(output, mask).MoveToOuterDisposeScope();
     }
 }

@@ -26,7 +26,7 @@ namespace SetML.Modules;
 /// continuous inputs ties do not occur. Under <c>torch.no_grad()</c> (validation), the sets are encoded chunk by chunk
 /// exactly, without sampling.
 /// </remarks>
-public static class ChunkedSetGradient
+internal static class ChunkedSetGradient
 {
     /// <summary>Number of chunks p of a padded set axis of <paramref name="length"/> elements (at least 1).</summary>
     public static int ChunkCount(long length, int chunkSize)

@@ -28,10 +28,10 @@ public sealed class StreamingSetEncoder : IDisposable
         OutputDimension = outputDimension;
     }
 
-    /// <summary>Whether <paramref name="encoder"/> can be streamed (it is mini-batch consistent).</summary>
-    public static bool IsSupported(SetEncoder encoder) => encoder is IMiniBatchConsistentEncoder or DeepSetsEncoder;
+    /// <summary>Whether <paramref name="encoder"/> can be streamed: it implements <see cref="IMiniBatchConsistentEncoder"/>.</summary>
+    public static bool IsSupported(SetEncoder encoder) => encoder is IMiniBatchConsistentEncoder;
 
-    /// <summary>Creates a streaming encoder over a trained <see cref="SlotSetEncoder"/> or <see cref="DeepSetsEncoder"/>.</summary>
+    /// <summary>Creates a streaming encoder over a trained mini-batch consistent encoder (<see cref="SlotSetEncoder"/>, <see cref="DeepSetsEncoder"/>, or any <see cref="IMiniBatchConsistentEncoder"/>).</summary>
     /// <param name="encoder">The encoder.</param>
     /// <param name="normalization">Element standardization the encoder was trained with (applied to every chunk); null = none.</param>
     /// <exception cref="NotSupportedException">The encoder is not mini-batch consistent (e.g. a Set Transformer).</exception>
@@ -66,7 +66,7 @@ public sealed class StreamingSetEncoder : IDisposable
     }
 
     /// <summary>
-    /// The chunk protocol of a mini-batch consistent encoder (the encoder itself, or an adapter for Deep Sets), shared by
+    /// The chunk protocol of a mini-batch consistent encoder (the encoder itself), shared by
     /// streaming, partial states (<see cref="PartialSetEncoder"/>) and chunked training (<see cref="ChunkedSetGradient"/>).
     /// </summary>
     /// <exception cref="NotSupportedException">The encoder is not mini-batch consistent.</exception>
@@ -76,7 +76,6 @@ public sealed class StreamingSetEncoder : IDisposable
         return encoder switch
         {
             IMiniBatchConsistentEncoder m => m,
-            DeepSetsEncoder ds => new DeepSetsStream(ds),
             _ => throw new NotSupportedException(
                 $"{encoder.GetType().Name} is not mini-batch consistent, so a set cannot be encoded chunk by chunk: its output depends on " +
                 "all elements at once (self-attention and softmax pooling normalise over the whole set, sorting needs every element). " +
@@ -190,19 +189,4 @@ public sealed class StreamingSetEncoder : IDisposable
 
     /// <summary>Releases the running state.</summary>
     public void Dispose() => Reset();
-
-    /// <summary>Deep Sets as a mini-batch consistent encoder: the state is pool(φ(x)) of the elements seen so far.</summary>
-    private sealed class DeepSetsStream : IMiniBatchConsistentEncoder
-    {
-        private readonly DeepSetsEncoder encoder;
-        public DeepSetsStream(DeepSetsEncoder encoder) => this.encoder = encoder;
-        public PoolingKind StreamAggregation => encoder.Pooling;
-        public Tensor? BeginStream(int batchSize) => null;
-        public Tensor EncodeChunk(Tensor x, Tensor mask, Tensor? context)
-        {
-            using var scope = torch.NewDisposeScope();
-            return MiniBatchConsistentPooling.Partial(encoder.Phi(x), mask, encoder.Pooling).MoveToOuterDisposeScope();
-        }
-        public Tensor FinishStream(Tensor pooled, Tensor? context) => encoder.Rho(pooled);
-    }
 }

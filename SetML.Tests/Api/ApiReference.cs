@@ -3,38 +3,25 @@ using System.Text;
 using System.Xml.Linq;
 using Microsoft.ML;
 using SetML.Models;
-using SetML.Samples.Infrastructure;
 using SetML.Training;
 
-namespace SetML.Samples.Samples;
+namespace SetML.Tests.Api;
 
 /// <summary>
-/// Writes <c>api.md</c>: SetML's public surface (catalog methods, options with their defaults, estimators and transformers,
-/// every other public type) from reflection and the XML documentation. <c>-- api-reference --out docs</c> regenerates docs/api.md.
+/// Builds <c>docs/api.md</c>: SetML's public surface (catalog methods, options with their defaults, estimators and
+/// transformers, every other public type) from reflection and the XML documentation. A build tool, not a sample:
+/// <c>dotnet SetML.Tests/bin/Release/net10.0/SetML.Tests.dll api-reference docs/api.md</c> (after a Release build)
+/// regenerates the page.
 /// </summary>
-public sealed class ApiReferenceSample : Sample
+public static class ApiReference
 {
-    /// <inheritdoc />
-    public override string Name => "api-reference";
-
-    /// <inheritdoc />
-    public override string Description => "write api.md: SetML's public surface with defaults, from reflection and XML docs (docs/api.md)";
-
-    /// <inheritdoc />
-    public override int DefaultEpochs => 1;
-
-    /// <inheritdoc />
-    public override string Help => Description + @"
-
-No training. Reads the SetML.Transforms and SetML.Trainers assemblies (and every other SetML.* assembly loaded) and their
-XML documentation files, and writes api.md into the output folder: catalog extension methods, option classes with
-each property's default (read from a new instance), estimators/transformers, and the remaining public types.
-Regenerate the repository's page with:  dotnet run --project SetML.Samples -c Release -- api-reference --out docs";
+    /// <summary>The command that regenerates docs/api.md (run from the repository root after a Release build).</summary>
+    public const string Command = "dotnet SetML.Tests/bin/Release/net10.0/SetML.Tests.dll api-reference docs/api.md";
 
     private static readonly Dictionary<string, XElement> Docs = new();
 
-    /// <inheritdoc />
-    public override int Run(SampleContext ctx)
+    /// <summary>Writes api.md to <paramref name="path"/> and a one-line summary to <paramref name="log"/>.</summary>
+    public static void Write(string path, TextWriter log)
     {
         _ = typeof(SetTrainersCatalog);
         var assemblies = new[] { typeof(SetEncoderOptions).Assembly, typeof(SetTrainersCatalog).Assembly }
@@ -46,7 +33,7 @@ Regenerate the repository's page with:  dotnet run --project SetML.Samples -c Re
         var md = new StringBuilder();
         md.AppendLine("# SetML API reference");
         md.AppendLine();
-        md.AppendLine("Generated from the assemblies and their XML documentation by `dotnet run --project SetML.Samples -c Release -- api-reference --out docs`");
+        md.AppendLine($"Generated from the assemblies and their XML documentation by `{Command}`");
         md.AppendLine($"(assemblies: {string.Join(", ", assemblies.Select(a => a.GetName().Name))}). Do not edit by hand; regenerate.");
         md.AppendLine();
         md.AppendLine("Contents: [Catalog methods](#catalog-methods) · [Options](#options) · [Estimators and transformers](#estimators-and-transformers) · [Other public types](#other-public-types)");
@@ -118,14 +105,8 @@ Regenerate the repository's page with:  dotnet run --project SetML.Samples -c Re
             md.AppendLine();
         }
 
-        var path = ctx.OutputPath("api.md");
         File.WriteAllText(path, md.ToString());
-        ctx.Out.WriteLine($"Wrote {path}: {catalogs.Count} catalog classes ({methods} methods), {optionTypes.Count} option classes, {mlTypes.Count} estimators/transformers, {rest.Count} other types.");
-        ctx.Results.Add("api.md", new Dictionary<string, double>
-        {
-            ["catalogMethods"] = methods, ["optionClasses"] = optionTypes.Count, ["estimatorsAndTransformers"] = mlTypes.Count, ["otherTypes"] = rest.Count,
-        });
-        return 0;
+        log.WriteLine($"Wrote {path}: {catalogs.Count} catalog classes ({methods} methods), {optionTypes.Count} option classes, {mlTypes.Count} estimators/transformers, {rest.Count} other types.");
     }
 
     private static int Depth(Type t) { int d = 0; for (var b = t.BaseType; b != null; b = b.BaseType) d++; return d; }
