@@ -4,8 +4,8 @@ using System.Text.Json;
 namespace SetML.Samples.Bench;
 
 /// <summary>
-/// Runs one config of the team's PyTorch reference (<c>../shared/bench/reference_pytorch.py</c>) with Debian's
-/// <c>/usr/bin/python3</c> (python3-torch) and returns its JSON rows keyed by their <c>bench</c> field.
+/// Runs the team's PyTorch reference scripts (<c>../shared/bench</c>) with Debian's <c>/usr/bin/python3</c>
+/// (python3-torch) and returns their JSON rows.
 /// </summary>
 public static class PyTorchReference
 {
@@ -21,14 +21,6 @@ public static class PyTorchReference
         }
         return null;
     }
-
-    /// <summary>
-    /// Runs <paramref name="config"/> with <paramref name="threads"/> threads and <paramref name="reps"/> repetitions.
-    /// Returns bench name → row (empty when the reference is unavailable or fails; the reason goes to <paramref name="log"/>).
-    /// </summary>
-    public static Dictionary<string, JsonElement> Run(string config, int threads, int reps, TextWriter log)
-        => RunScript("reference_pytorch.py", threads, "bench", log,
-            "--configs", config, "--threads", threads.ToString(), "--reps", reps.ToString(), "--wait-idle", "5", "--retries", "0");
 
     /// <summary>
     /// Runs <c>../shared/bench/pointsets_reference.py</c> (the equal-budget PyTorch point-set classifier) as a child
@@ -77,5 +69,118 @@ public static class PyTorchReference
             log.WriteLine("  (PyTorch reference failed: " + e.Message + ")");
         }
         return rows;
+    }
+}
+
+/// <summary>
+/// The PyTorch reference as one long-lived child process (<c>Bench/reference_server.py</c>, which imports
+/// <c>../shared/bench/reference_pytorch.py</c>): the bench asks it to time one config at a time, alternately with
+/// SetML, so that a disturbance of the shared machine hits both sides. Python's and torch's start-up, the model build
+/// and the warm-up are outside the timed calls (the child times each call with <c>time.perf_counter</c>).
+/// </summary>
+public sealed class ReferenceServer : IDisposable
+{
+    private readonly Process process;
+
+    private ReferenceServer(Process process, double startupSeconds, string torchVersion)
+    {
+        this.process = process;
+        StartupSeconds = startupSeconds;
+        TorchVersion = torchVersion;
+    }
+
+    /// <summary>Seconds from process start to its ready line (Python + torch import), excluded from every timing.</summary>
+    public double StartupSeconds { get; }
+
+    /// <summary>The reference's torch version.</summary>
+    public string TorchVersion { get; }
+
+    /// <summary>
+    /// Starts the server with at most <paramref name="maxThreads"/> OpenMP threads, or returns null (reason in
+    /// <paramref name="log"/>) when /usr/bin/python3, torch or the shared reference script is missing.
+    /// </summary>
+    public static ReferenceServer? Start(int maxThreads, TextWriter log)
+    {
+        var shared = PyTorchReference.Script();
+        var server = Path.Combine(AppContext.BaseDirectory, "Bench", "reference_server.py");
+        if (shared == null || !File.Exists(server) || !File.Exists("/usr/bin/python3"))
+        {
+            log.WriteLine("  (PyTorch reference not run: needs ../shared/bench/reference_pytorch.py and /usr/bin/python3 with python3-torch)");
+            return null;
+        }
+        var psi = new ProcessStartInfo("/usr/bin/python3")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        psi.ArgumentList.Add(server);
+        psi.ArgumentList.Add(Path.GetDirectoryName(shared)!);
+        psi.Environment["OMP_NUM_THREADS"] = maxThreads.ToString();
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var p = Process.Start(psi)!;
+            p.ErrorDataReceived += (_, _) => { };
+            p.BeginErrorReadLine();
+            string? line = p.StandardOutput.ReadLine();
+            if (line == null || !line.StartsWith('{'))
+            {
+                log.WriteLine("  (PyTorch reference did not start: is torch installed for /usr/bin/python3?)");
+                p.WaitForExit(5000);
+                p.Dispose();
+                return null;
+            }
+            using var doc = JsonDocument.Parse(line);
+            return new ReferenceServer(p, watch.Elapsed.TotalSeconds, doc.RootElement.GetProperty("torch").GetString() ?? "?");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException or InvalidOperationException)
+        {
+            log.WriteLine("  (PyTorch reference failed to start: " + e.Message + ")");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Times one config in the child (<paramref name="request"/>: config, threads, reps, warmup and shape fields of
+    /// reference_server.py). Returns the per-call times in ms and the config's extra facts, or null (reason in
+    /// <paramref name="log"/>) when the child reports an error or has exited.
+    /// </summary>
+    public (double[] TimesMs, JsonElement Extra)? Time(IReadOnlyDictionary<string, object> request, TextWriter log)
+    {
+        try
+        {
+            process.StandardInput.WriteLine(JsonSerializer.Serialize(request));
+            process.StandardInput.Flush();
+            string? line = process.StandardOutput.ReadLine();
+            if (line == null) { log.WriteLine("  (PyTorch reference exited)"); return null; }
+            using var doc = JsonDocument.Parse(line);
+            if (doc.RootElement.TryGetProperty("error", out var error))
+            {
+                log.WriteLine("  (PyTorch reference: " + error.GetString() + ")");
+                return null;
+            }
+            var times = doc.RootElement.GetProperty("times_ms").EnumerateArray().Select(t => t.GetDouble()).ToArray();
+            return (times, doc.RootElement.GetProperty("extra").Clone());
+        }
+        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException)
+        {
+            log.WriteLine("  (PyTorch reference failed: " + e.Message + ")");
+            return null;
+        }
+    }
+
+    /// <summary>Median time in ms of one block of <paramref name="request"/>, or null when the reference failed.</summary>
+    public double? MedianMs(IReadOnlyDictionary<string, object> request, TextWriter log)
+        => Time(request, log) is { } r ? BenchSection.Median(r.TimesMs) : null;
+
+    /// <summary>Closes the child's input (it exits) and waits for it.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            process.StandardInput.Close();
+            if (!process.WaitForExit(10_000)) process.Kill();
+        }
+        catch (InvalidOperationException) { }
+        process.Dispose();
     }
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
 using SetML.Models;
 using SetML.Losses;
 using SetML.Modules.SetPrediction;
@@ -102,26 +100,23 @@ public sealed class DspnReferenceBench : BenchSection
     /// <inheritdoc />
     public override IEnumerable<BenchRow> Run(BenchOptions options, TextWriter log)
     {
-        int batch = options.Quick ? 4 : 32, n = options.Quick ? 40 : 342, reps = options.Quick ? 1 : 3;
+        int batch = options.Quick ? 4 : 32, n = options.Quick ? 40 : 342, reps = 1;
         torch.set_num_threads(options.Threads);
-        double ms;
-        using (var scope = torch.NewDisposeScope())
+        using var scope = torch.NewDisposeScope();
+        torch.random.manual_seed(0);
+        var dspn = new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(2, new RelaxedDeepSetsOptions { HiddenSizes = new[] { 256, 256 }, EmbeddingDimension = 64, Pooling = RelaxedPooling.Sum, Slots = n }), n, 10, 800);
+        var net = SetPredictionNetwork.AutoEncoder(dspn);
+        var (x, mask) = ReferenceData(batch, n);
+        using var opt = torch.optim.Adam(net.parameters(), 3e-4);
+        var request = new Dictionary<string, object> { ["config"] = "dspn_sum", ["B"] = batch, ["N"] = n, ["threads"] = options.Threads, ["reps"] = reps };
+        // The reference's data formula needs N ≥ 100: --quick (N 40) runs SetML only.
+        yield return Paired(options, $"B {batch}, N {n}, {options.Threads} thread(s)", "ms", () => MedianMs(() =>
         {
-            torch.random.manual_seed(0);
-            var dspn = new DeepSetPredictionNetwork(new RelaxedDeepSetsEncoder(2, new RelaxedDeepSetsOptions { HiddenSizes = new[] { 256, 256 }, EmbeddingDimension = 64, Pooling = RelaxedPooling.Sum, Slots = n }), n, 10, 800);
-            var net = SetPredictionNetwork.AutoEncoder(dspn);
-            var (x, mask) = ReferenceData(batch, n);
-            using var opt = torch.optim.Adam(net.parameters(), 3e-4);
-            ms = MedianMs(() =>
-            {
-                using var s = torch.NewDisposeScope();
-                opt.zero_grad();
-                net.Loss(x, mask, x, mask, SetLossKind.Chamfer, PairwiseCost.SquaredError).backward();
-                opt.step();
-            }, 1, reps);
-        }
-        double? reference = options.Quick ? null : RunReference(options.Threads, reps, log);
-        yield return new BenchRow(Name, $"B {batch}, N {n}, {options.Threads} thread(s)", "ms", ms, reference, "PyTorch 1.13 reference_pytorch.py dspn_sum",
+            using var s = torch.NewDisposeScope();
+            opt.zero_grad();
+            net.Loss(x, mask, x, mask, SetLossKind.Chamfer, PairwiseCost.SquaredError).backward();
+            opt.step();
+        }, 0, reps), options.Quick ? null : () => options.Reference?.MedianMs(request, log), "PyTorch 1.13 reference_pytorch.py dspn_sum",
             options.Quick ? "--quick: tiny sizes, reference not run" : "");
     }
 
@@ -147,8 +142,4 @@ public sealed class DspnReferenceBench : BenchSection
             }
         return (torch.tensor(x, new long[] { batch, n, 2 }), torch.tensor(m, new long[] { batch, n }));
     }
-
-    private static double? RunReference(int threads, int reps, TextWriter log)
-        => PyTorchReference.Run("dspn_sum", threads, reps, log).TryGetValue("dspn_sum_train_step", out var row)
-            ? row.GetProperty("median_ms").GetDouble() : null;
 }

@@ -233,6 +233,8 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         using var batch = new ModelInputBatch(Spec.Inputs, rows, _torchDevice);
+        // A few rows of small sets run on this thread alone (no OpenMP fan-out for tensors too small to split).
+        using var threads = IntraOpThreads.ForWork(batch.X.Sum(x => x.dim() == 3 ? x.shape[0] * x.shape[1] : 0));
         return Spec.Predict(_network, batch);
     }
 

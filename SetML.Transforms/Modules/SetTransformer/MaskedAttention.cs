@@ -35,22 +35,18 @@ public static class MaskedAttention
         var qh = q.view(b, nq, heads, dh).transpose(1, 2);          // [B, h, nq, dh]
         var kh = k.view(b, nk, heads, dh).transpose(1, 2);          // [B, h, nk, dh]
         var vh = v.view(b, nk, heads, dh).transpose(1, 2);          // [B, h, nk, dh]
-        var logits = torch.matmul(qh, kh.transpose(2, 3)).MulScalarInPlace(1.0 / Math.Sqrt(dh)); // Q_j K_jᵀ / √(d/h)
-        Tensor weights;
-        if (keyMask is null)
-        {
-            weights = logits.softmax(-1);
-        }
+        // libtorch's fused scaled_dot_product_attention: softmax(Q_j K_jᵀ / √(d/h)) V_j (its default scale is
+        // 1/√(last dimension of Q) = 1/√(d/h), ours) without materialising the logits for the backward pass.
+        Tensor o;
+        if (keyMask is null) o = nn.functional.scaled_dot_product_attention(qh, kh, vh);
         else
         {
-            var real = keyMask.view(b, 1, 1, nk);
             var nonEmpty = keyMask.any(1).view(b, 1, 1, 1);
-            // −∞ on padded keys, except in empty sets (kept finite there, then zeroed): no NaN, no NaN gradient.
-            weights = logits.MaskedFillScalar(real.logical_not().logical_and(nonEmpty), double.NegativeInfinity)
-                            .softmax(-1)
-                            .MaskedFillScalar(nonEmpty.logical_not(), 0);
+            // Padded keys take no part; a query of an empty set would have no key at all (a softmax over −∞ only:
+            // NaN, NaN gradient), so it attends to its padding instead and its output is zeroed afterwards.
+            var allowed = keyMask.view(b, 1, 1, nk).logical_or(nonEmpty.logical_not());
+            o = nn.functional.scaled_dot_product_attention(qh, kh, vh, allowed).MaskedFillScalar(nonEmpty.logical_not(), 0);
         }
-        var o = torch.matmul(weights, vh);                           // [B, h, nq, dh]
         return o.transpose(1, 2).reshape(b, nq, d).MoveToOuterDisposeScope(); // concat over heads
     }
 }

@@ -1,0 +1,84 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace SetML.Transforms;
+
+/// <summary>
+/// Runs a small forward pass on the calling thread alone: libtorch's OpenMP intra-op team is switched to one thread
+/// for this thread only (OpenMP's <c>nthreads-var</c> is per thread) and restored afterwards, so that a single-row
+/// prediction neither wakes the pool's workers for tensors far too small to split nor competes with other
+/// prediction threads for the cores. Large batches keep libtorch's setting.
+/// </summary>
+/// <remarks>
+/// libtorch decides whether to fan an operation out with <c>omp_get_max_threads()</c> of the calling thread, which
+/// <c>omp_set_num_threads</c> on that thread changes without touching other threads or libtorch's global setting
+/// (<c>torch.set_num_threads</c> would change both, and clear oneDNN's caches). The OpenMP runtime is the one libtorch
+/// loaded (found in the process's mapped libraries); where there is none (another platform, or a libtorch built without
+/// OpenMP) the scope does nothing.
+/// </remarks>
+internal readonly struct IntraOpThreads : IDisposable
+{
+    /// <summary>Padded elements (rows × largest set, summed over set inputs) below which a forward pass runs on one thread.</summary>
+    public const long SingleThreadBelowElements = 2048;
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate void SetNumThreadsFn(int threads);
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int GetMaxThreadsFn();
+
+    // Resolved on first use, when libtorch (and its OpenMP runtime) is loaded: a network exists before any prediction.
+    private static readonly SetNumThreadsFn? SetNumThreads;
+    private static readonly GetMaxThreadsFn? GetMaxThreads;
+    private readonly int restore;
+
+    static IntraOpThreads()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            var mapped = File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
+                .Where(f => f.Length == 6).Select(f => f[5].Trim()).Distinct().ToList();
+            // libtorch's own OpenMP runtime (beside libtorch_cpu.so), not another library's (LightGBM brings the system's).
+            var torchDirectory = mapped.Where(m => Path.GetFileName(m) == "libtorch_cpu.so").Select(Path.GetDirectoryName).FirstOrDefault();
+            var gomps = mapped.Where(m => Path.GetFileName(m).StartsWith("libgomp", StringComparison.Ordinal)).ToList();
+            var path = gomps.FirstOrDefault(m => Path.GetDirectoryName(m) == torchDirectory) ?? gomps.FirstOrDefault();
+            if (path == null || !NativeLibrary.TryLoad(path, out var gomp)) return;
+            if (NativeLibrary.TryGetExport(gomp, "omp_set_num_threads", out var set) && NativeLibrary.TryGetExport(gomp, "omp_get_max_threads", out var get))
+            {
+                SetNumThreads = Marshal.GetDelegateForFunctionPointer<SetNumThreadsFn>(set);
+                GetMaxThreads = Marshal.GetDelegateForFunctionPointer<GetMaxThreadsFn>(get);
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    private IntraOpThreads(int restore) => this.restore = restore;
+
+    /// <summary>
+    /// Switches the calling thread to one intra-op thread when <paramref name="paddedElements"/> is below
+    /// <see cref="SingleThreadBelowElements"/>; disposing the result restores the thread's previous setting.
+    /// </summary>
+    public static IntraOpThreads ForWork(long paddedElements)
+    {
+        if (paddedElements >= SingleThreadBelowElements || SetNumThreads == null || GetMaxThreads == null) return default;
+        _ = torch.get_num_threads();            // libtorch's once-per-thread initialisation first, so it cannot undo ours
+        int previous = GetMaxThreads();
+        if (previous <= 1) return default;
+        SetNumThreads(1);
+        return new IntraOpThreads(previous);
+    }
+
+    /// <summary>Restores the calling thread's intra-op thread count.</summary>
+    public void Dispose()
+    {
+        if (restore > 1) SetNumThreads!(restore);
+    }
+
+    /// <summary>Whether the OpenMP runtime was found (the scope can take effect).</summary>
+    internal static bool Available => SetNumThreads != null;
+
+    /// <summary>The calling thread's OpenMP team size (0 when the runtime was not found).</summary>
+    internal static int CurrentThreadMaxThreads => GetMaxThreads?.Invoke() ?? 0;
+}
