@@ -128,21 +128,33 @@ public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
     /// The unnormalised aggregate (see <see cref="MiniBatchConsistentPooling.Partial"/>) of one chunk
     /// <c>x [B, n, d]</c> with <c>mask [B, n]</c> for the given slots <c>[B, K, h]</c>: <c>[B, K, d̂]</c>.
     /// </summary>
+    /// <remarks>
+    /// k and v are linear maps without bias, so the per-element projections to d̂ need not be formed:
+    /// <c>k(X)·q(S)ᵀ = X·(q(S)·W_k)ᵀ</c> and, for sum and mean, <c>Wᵀ·v(X) = v(Wᵀ·X)</c>. Per element that costs
+    /// <c>d·K</c> multiply-adds instead of <c>d·d̂ + d̂·K</c> for each of the two products, and is used whenever it is
+    /// fewer (always for K ≤ d̂); the result is the same map up to float rounding. Padding is zeroed in the
+    /// <c>[B, n, d]</c> input instead of the <c>[B, n, K]</c> weights.
+    /// </remarks>
     public Tensor Partial(Tensor x, Tensor mask, Tensor slots)
     {
         using var scope = torch.NewDisposeScope();
+        long d = x.shape[2], kCount = slots.shape[1], dHat = OutputDimension;
+        bool fold = d * kCount < dHat * (d + kCount);
+        // Padded elements are zeroed once, on the narrow input: k and v have no bias, so a zero element adds nothing to
+        // a sum and keeps M finite even where the padding holds NaN (max and min mask it again when pooling).
+        x = x.MaskedFillScalar(mask.unsqueeze(-1).logical_not(), 0);
         var query = q.forward(norm.forward(slots));                          // q(LayerNorm(S))        [B, K, d̂]
-        var keys = k.forward(x);                                              // k(X)                   [B, n, d̂]
-        var values = v.forward(x);                                            // v(X)                   [B, n, d̂]
-        var m = keys.matmul(query.transpose(1, 2)).MulScalar(scale);                   // M = k(X) q(S)ᵀ / √d̂   [B, n, K]   eq. 3
+        Tensor m;
+        if (fold) m = x.matmul(query.matmul(k.weight!).MulScalar(scale).transpose(1, 2)); // X·(q(S)W_k/√d̂)ᵀ [B, n, K]   eq. 3
+        else m = k.forward(x).matmul(query.transpose(1, 2)).MulScalar(scale);            // M = k(X) q(S)ᵀ / √d̂   [B, n, K]   eq. 3
         var attn = m.sigmoid().AddScalar(1e-8);                                        // Algorithm 2, line 10
         var w = attn / attn.sum(-1, keepdim: true);                           // normalise over slots    eq. 4
-        w = w.MaskedFillScalar(mask.unsqueeze(-1).logical_not(), 0);
         Tensor result;
         if (Aggregation is PoolingKind.Sum or PoolingKind.Mean)
-            result = w.transpose(1, 2).matmul(values);                        // Ŝ = Wᵀ · v(X)          [B, K, d̂]
+            result = fold ? v.forward(w.transpose(1, 2).matmul(x))           // Ŝ = v(Wᵀ · X)          [B, K, d̂]
+                : w.transpose(1, 2).matmul(v.forward(x));                     // Ŝ = Wᵀ · v(X)          [B, K, d̂]
         else                                                                  // g_i (W_ik v(x_i)): [B, n, K, d̂]
-            result = MiniBatchConsistentPooling.Partial(w.unsqueeze(-1) * values.unsqueeze(2), mask, Aggregation);
+            result = MiniBatchConsistentPooling.Partial(w.unsqueeze(-1) * v.forward(x).unsqueeze(2), mask, Aggregation);
         return result.MoveToOuterDisposeScope();
     }
 
