@@ -62,7 +62,7 @@ public sealed class EquivariantLayerTests
             using var e = EncoderChecks.Seeded(2, () => new EquivariantDeepSetsEncoder(3, new EquivariantDeepSetsOptions { LayerSizes = new[] { 8, 8 }, LayerPooling = pool, Pooling = PoolingKind.Mean, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }));
             EncoderChecks.All(e);
         }
-        Assert.AreEqual(32, new SetML.Models.EquivariantDeepSetsOptions().CreateEmbeddingDimension(3));
+        Assert.AreEqual(new SetML.Models.EquivariantDeepSetsOptions().EmbeddingDimension, new SetML.Models.EquivariantDeepSetsOptions().CreateEmbeddingDimension(3));
         Assert.ThrowsExactly<ArgumentException>(() => new SetML.Models.EquivariantDeepSetsOptions { LayerSizes = Array.Empty<int>() }.CreateEncoder(3));
     }
 }

@@ -41,7 +41,7 @@ public sealed class JanossyTests
         var aa = one.Concat(one).ToArray();
         var w = EncoderChecks.Encode(e2, new[] { aa, one }, 3);
         Assert.IsTrue(w[0].Zip(w[1]).Any(p => Math.Abs(p.First - p.Second) > 1e-6));
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new JanossyOptions { TupleSize = 4 }.CreateEncoder(2));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new JanossyOptions { Mode = JanossyMode.KAry, TupleSize = 4 }.CreateEncoder(2));
     }
 
     [TestMethod]

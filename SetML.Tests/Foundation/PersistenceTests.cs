@@ -148,7 +148,7 @@ public sealed class PersistenceTests
         var a = model.Transform(data).GetColumn<float[]>("E").ToArray();
         var b = loaded.Transform(data).GetColumn<float[]>("E").ToArray();
         for (int i = 0; i < a.Length; i++) CollectionAssert.AreEqual(a[i], b[i]);
-        Assert.AreEqual(32, ((VectorDataViewType)loaded.GetOutputSchema(data.Schema)["E"].Type).Size);
+        Assert.AreEqual(new DeepSetsOptions().EmbeddingDimension, ((VectorDataViewType)loaded.GetOutputSchema(data.Schema)["E"].Type).Size);
     }
 
     private static string CopyWithEntry(string source, string name, string entrySuffix, Func<byte[], byte[]> change)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using SetML.Models;
+using SetML.Modules;
 using SetML.SetColumns;
 using SetML.Training;
 using SetML.Transforms;
@@ -46,7 +47,7 @@ public static class HugeSetProgram
         ("SetTransformer-ISAB", () => new SetTransformerOptions { UseInducedPoints = true, InducingPoints = 4, Width = 8, Heads = 2, Layers = 1 }),
         ("SlotSetEncoder", () => new SlotSetEncoderOptions { PhiHiddenSizes = new[] { 8 }, PhiOutputDimension = 8, SlotCounts = new[] { 4 }, SlotDimension = 8, AttentionDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }),
         ("FSPool", () => new FSPoolOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, Pieces = 4, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }),
-        ("Janossy", () => new JanossyOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }),
+        ("Janossy", () => new JanossyOptions { Mode = JanossyMode.KAry, TupleSize = 2, PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }),
         ("EquivariantDeepSets", () => new EquivariantDeepSetsOptions { LayerSizes = new[] { 8 }, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }),
         ("RelationNetwork", () => new RelationNetworkOptions { GHiddenSizes = new[] { 8 }, LatentDimension = 8, FHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }),
         ("AttentionPooling", () => new AttentionPoolingOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, AttentionDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 }),

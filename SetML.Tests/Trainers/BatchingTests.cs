@@ -59,6 +59,7 @@ public sealed class BatchingTests
         var step = new SetTrainingOptions { LearningRate = 1e-3, Schedule = LearningRateSchedule.Step, StepSize = 2, StepGamma = 0.1 };
         Assert.AreEqual(1e-3, TrainingLoop.LearningRate(step, 1.99), 1e-15);
         Assert.AreEqual(1e-4, TrainingLoop.LearningRate(step, 2), 1e-15);
-        Assert.AreEqual(1e-3, TrainingLoop.LearningRate(new SetTrainingOptions { LearningRate = 1e-3 }, 7.5), 1e-15);
+        Assert.AreEqual(1e-3, TrainingLoop.LearningRate(new SetTrainingOptions { LearningRate = 1e-3, Schedule = LearningRateSchedule.Constant }, 7.5), 1e-15);
+        Assert.AreEqual(LearningRateSchedule.Cosine, new SetTrainingOptions().Schedule, "the default schedule (docs on SetTrainingOptions.Schedule)");
     }
 }

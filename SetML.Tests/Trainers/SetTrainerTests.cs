@@ -212,7 +212,7 @@ public sealed class SetTrainerTests
         var featurizer = ml.Transforms.DeepSets("E", "Points", 2, labelColumnName: null, options: new SetFeaturizerOptions { Epochs = 1 }).Fit(train);
         var embeddings = featurizer.Transform(test).GetColumn<float[]>("E").ToArray();
         Assert.AreEqual(10, embeddings.Length);
-        Assert.IsTrue(embeddings.All(v => v.Length == 32 && v.All(float.IsFinite)));
+        Assert.IsTrue(embeddings.All(v => v.Length == new DeepSetsOptions().EmbeddingDimension && v.All(float.IsFinite)));
         var e2 = Assert.ThrowsExactly<ArgumentException>(() => ml.Regression.Trainers.DeepSets("Label", "Points", 2, new SetRegressionOptions { Encoder = new UnknownEncoderOptions() }));
         StringAssert.Contains(e2.Message, "DeepSets");
     }

@@ -20,7 +20,7 @@ public class SetToSetOptions : SetModelOptions
 {
     /// <summary>
     /// The attention stack: only the SAB/ISAB part of a <see cref="SetTransformerOptions"/> is used (no PMA). Default: null =
-    /// <c>new SetTransformerOptions()</c> (SAB(64, 4) × 2, no LayerNorm). <see cref="SetModelOptions.Encoder"/> and
+    /// <c>new SetTransformerOptions()</c> (SAB(128, 4) × 2, no LayerNorm). <see cref="SetModelOptions.Encoder"/> and
     /// <see cref="SetModelOptions.HeadHiddenSizes"/> are not used by these trainers.
     /// </summary>
     public SetTransformerOptions? Layers { get; set; }

@@ -84,16 +84,21 @@ namespace SetML.Models
     [SpecType("encoder.attention-pooling")]
     public sealed class AttentionPoolingOptions : SetEncoderOptions
     {
-        /// <summary>Hidden widths of the row-wise rFF. Default: [64].</summary>
-        public int[] PhiHiddenSizes { get; set; } = { 64 };
-        /// <summary>Width of the pooled features. Default: 64.</summary>
-        public int LatentDimension { get; set; } = 64;
-        /// <summary>Width of keys and query. Default: 32.</summary>
-        public int AttentionDimension { get; set; } = 32;
-        /// <summary>Hidden widths of ρ. Default: [64].</summary>
-        public int[] RhoHiddenSizes { get; set; } = { 64 };
-        /// <summary>Embedding size. Default: 32.</summary>
-        public int EmbeddingDimension { get; set; } = 32;
+        /// <summary>
+        /// Hidden widths of the row-wise rFF. Default: [128, 128]. Measured on the <c>point-sets</c> benchmark (Fashion-MNIST
+        /// point sets, 5,000 training images, 5 epochs): 0.5510 test accuracy with rFF [128, 128] → 256, keys 64, ρ [128],
+        /// embedding 128 against 0.5055 with the former [64] → 64, keys 32, ρ [64], embedding 32. Weaker than Deep Sets with
+        /// sum or max pooling on such data: the pooled vector is a weighted mean, see docs/encoders.md.
+        /// </summary>
+        public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+        /// <summary>Width of the pooled features. Default: 256 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
+        public int LatentDimension { get; set; } = 256;
+        /// <summary>Width of keys and query. Default: 64 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+        public int AttentionDimension { get; set; } = 64;
+        /// <summary>Hidden widths of ρ. Default: [128] (see <see cref="PhiHiddenSizes"/>; formerly [64]).</summary>
+        public int[] RhoHiddenSizes { get; set; } = { 128 };
+        /// <summary>Embedding size. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+        public int EmbeddingDimension { get; set; } = 128;
         /// <summary>Activation. Default: ReLU.</summary>
         public Activation Activation { get; set; } = Activation.ReLU;
 

@@ -80,15 +80,25 @@ namespace SetML.Models
     [SpecType("encoder.deep-sets")]
     public sealed class DeepSetsOptions : SetEncoderOptions
     {
-        /// <summary>Hidden widths of φ (per-element MLP). Default: [64, 64].</summary>
-        public int[] PhiHiddenSizes { get; set; } = { 64, 64 };
-        /// <summary>Width of φ's output, the pooled representation. Default: 64.</summary>
-        public int LatentDimension { get; set; } = 64;
-        /// <summary>Hidden widths of ρ (MLP after pooling). Default: [64].</summary>
-        public int[] RhoHiddenSizes { get; set; } = { 64 };
-        /// <summary>Size of the embedding the encoder outputs. Default: 32.</summary>
-        public int EmbeddingDimension { get; set; } = 32;
-        /// <summary>Symmetric pooling over elements. Default: <see cref="PoolingKind.Sum"/>.</summary>
+        /// <summary>
+        /// Hidden widths of φ (per-element MLP). Default: [128, 128] — with <see cref="LatentDimension"/> 256 the papers'
+        /// point-cloud φ (3→128→128→256). Measured on the <c>point-sets</c> benchmark (Fashion-MNIST point sets, 20,000
+        /// training images, 5 epochs, max pooling): 0.7249 test accuracy against 0.6977 with the former [64, 64] / 64 / [64] / 32
+        /// (docs/results.md); at a quarter of the data (5,000 images) 0.6555 against 0.6080.
+        /// </summary>
+        public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+        /// <summary>Width of φ's output, the pooled representation. Default: 256 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
+        public int LatentDimension { get; set; } = 256;
+        /// <summary>Hidden widths of ρ (MLP after pooling). Default: [128] (the papers' 256→128; see <see cref="PhiHiddenSizes"/>; formerly [64]).</summary>
+        public int[] RhoHiddenSizes { get; set; } = { 128 };
+        /// <summary>Size of the embedding the encoder outputs. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+        public int EmbeddingDimension { get; set; } = 128;
+        /// <summary>
+        /// Symmetric pooling over elements. Default: <see cref="PoolingKind.Sum"/>, the best measured on the <c>point-sets</c>
+        /// benchmark (5,000 training images, 5 epochs, default widths): sum 0.6800, max 0.6480, mean 0.5720 test accuracy.
+        /// There Deep Sets is 6 points below FSPool (0.7400), whose pooling keeps every order statistic of each feature
+        /// rather than one number (docs/encoders.md).
+        /// </summary>
         public PoolingKind Pooling { get; set; } = PoolingKind.Sum;
         /// <summary>Activation of φ and ρ. Default: ReLU.</summary>
         public Activation Activation { get; set; } = Activation.ReLU;

@@ -131,16 +131,22 @@ namespace SetML.Models
     [SpecType("encoder.equivariant-deep-sets")]
     public sealed class EquivariantDeepSetsOptions : SetEncoderOptions
     {
-        /// <summary>Widths of the rFFp layers. Default: [64, 64].</summary>
-        public int[] LayerSizes { get; set; } = { 64, 64 };
-        /// <summary>Pooling inside each rFFp layer: mean (rFFp-mean) or max (rFFp-max). Default: <see cref="PoolingKind.Mean"/>.</summary>
-        public PoolingKind LayerPooling { get; set; } = PoolingKind.Mean;
-        /// <summary>Final pooling over elements. Default: <see cref="PoolingKind.Mean"/>.</summary>
-        public PoolingKind Pooling { get; set; } = PoolingKind.Mean;
-        /// <summary>Hidden widths of ρ. Default: [64].</summary>
-        public int[] RhoHiddenSizes { get; set; } = { 64 };
-        /// <summary>Embedding size. Default: 32.</summary>
-        public int EmbeddingDimension { get; set; } = 32;
+        /// <summary>
+        /// Widths of the rFFp layers. Default: [128, 128]. Measured on the <c>point-sets</c> benchmark (Fashion-MNIST point
+        /// sets, 5,000 training images, 5 epochs): 0.6190 test accuracy with [128, 128], rFFp-max, max pooling, ρ [128],
+        /// embedding 128; 0.5935 with the same widths and mean pooling; 0.5305 with the former [64, 64], rFFp-mean, mean
+        /// pooling, ρ [64], embedding 32 — below Deep Sets with max pooling (0.6480) there: mixing every element with the
+        /// pooled set before the final pooling gains nothing on shape-like point sets at this budget (docs/encoders.md).
+        /// </summary>
+        public int[] LayerSizes { get; set; } = { 128, 128 };
+        /// <summary>Pooling inside each rFFp layer: mean (rFFp-mean) or max (rFFp-max). Default: <see cref="PoolingKind.Max"/> (see <see cref="LayerSizes"/>; formerly mean).</summary>
+        public PoolingKind LayerPooling { get; set; } = PoolingKind.Max;
+        /// <summary>Final pooling over elements. Default: <see cref="PoolingKind.Max"/> (see <see cref="LayerSizes"/>; formerly mean).</summary>
+        public PoolingKind Pooling { get; set; } = PoolingKind.Max;
+        /// <summary>Hidden widths of ρ. Default: [128] (see <see cref="LayerSizes"/>; formerly [64]).</summary>
+        public int[] RhoHiddenSizes { get; set; } = { 128 };
+        /// <summary>Embedding size. Default: 128 (see <see cref="LayerSizes"/>; formerly 32).</summary>
+        public int EmbeddingDimension { get; set; } = 128;
         /// <summary>Activation. Default: ReLU.</summary>
         public Activation Activation { get; set; } = Activation.ReLU;
 

@@ -115,16 +115,20 @@ namespace SetML.Models
     [SpecType("encoder.fspool")]
     public sealed class FSPoolOptions : SetEncoderOptions
     {
-        /// <summary>Hidden widths of φ. Default: [64, 64].</summary>
-        public int[] PhiHiddenSizes { get; set; } = { 64, 64 };
-        /// <summary>Width of φ's output, the number of sorted channels. Default: 64.</summary>
-        public int LatentDimension { get; set; } = 64;
+        /// <summary>
+        /// Hidden widths of φ. Default: [128, 128]. Measured on the <c>point-sets</c> benchmark (Fashion-MNIST point sets,
+        /// 5,000 training images, 5 epochs): 0.7400 test accuracy with φ [128, 128] → 128, ρ [128], embedding 128 against
+        /// 0.6600 with the former [64, 64] → 64, ρ [64], embedding 32 (docs/encoders.md).
+        /// </summary>
+        public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+        /// <summary>Width of φ's output, the number of sorted channels. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
+        public int LatentDimension { get; set; } = 128;
         /// <summary>Pieces of each piecewise-linear weight function. Default: 20 (the paper's).</summary>
         public int Pieces { get; set; } = 20;
-        /// <summary>Hidden widths of ρ. Default: [64].</summary>
-        public int[] RhoHiddenSizes { get; set; } = { 64 };
-        /// <summary>Embedding size. Default: 32.</summary>
-        public int EmbeddingDimension { get; set; } = 32;
+        /// <summary>Hidden widths of ρ. Default: [128] (see <see cref="PhiHiddenSizes"/>; formerly [64]).</summary>
+        public int[] RhoHiddenSizes { get; set; } = { 128 };
+        /// <summary>Embedding size. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+        public int EmbeddingDimension { get; set; } = 128;
         /// <summary>Activation. Default: ReLU.</summary>
         public Activation Activation { get; set; } = Activation.ReLU;
 

@@ -89,7 +89,12 @@ namespace SetML.Models
         public int[] GHiddenSizes { get; set; } = { 64 };
         /// <summary>Output width of g. Default: 64.</summary>
         public int LatentDimension { get; set; } = 64;
-        /// <summary>Sum (the paper) or mean over the n² pairs. Default: <see cref="PoolingKind.Sum"/>.</summary>
+        /// <summary>
+        /// Sum (the paper) or mean over the n² pairs. Default: <see cref="PoolingKind.Sum"/>, the better of the two on the
+        /// <c>point-sets</c> benchmark cut to 32 points (2,000 training images, 5 epochs): sum 0.5240, mean 0.3980 test
+        /// accuracy (Deep Sets sum: 0.5020). With the benchmark's 100 points the n² = 10,000 pairs per set make one epoch
+        /// of 2,000 sets take minutes (Deep Sets: seconds): the wrong encoder for large sets (docs/encoders.md).
+        /// </summary>
         public PoolingKind PairPooling { get; set; } = PoolingKind.Sum;
         /// <summary>Hidden widths of f. Default: [64].</summary>
         public int[] FHiddenSizes { get; set; } = { 64 };

@@ -84,8 +84,14 @@ public class SetTrainingOptions
     public double LearningRate { get; set; } = 1e-3;
     /// <summary>Decoupled weight decay (AdamW). Default: 0.</summary>
     public double WeightDecay { get; set; }
-    /// <summary>Learning-rate schedule. Default: <see cref="LearningRateSchedule.Constant"/>.</summary>
-    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
+    /// <summary>
+    /// Learning-rate schedule. Default: <see cref="LearningRateSchedule.Cosine"/> (from the learning rate to 0 over
+    /// <see cref="Epochs"/>, after every mini-batch), as the Deep Sets and Set Transformer references train. Measured on
+    /// the <c>point-sets</c> benchmark (20,000 training sets, 5 epochs, Deep Sets max with its defaults): 0.7249 test
+    /// accuracy against 0.7174 with the former <see cref="LearningRateSchedule.Constant"/>; ISAB + PMA at 5,000 sets:
+    /// 0.6250 against 0.6155 (docs/results.md). With early stopping the decay still spans <see cref="Epochs"/>.
+    /// </summary>
+    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Cosine;
     /// <summary>Epochs between decays for <see cref="LearningRateSchedule.Step"/>. Default: 10.</summary>
     public int StepSize { get; set; } = 10;
     /// <summary>Decay factor for <see cref="LearningRateSchedule.Step"/>. Default: 0.5.</summary>

@@ -92,8 +92,8 @@ namespace SetML.Models
 {
     /// <summary>
     /// Options of the <see cref="SetTransformerEncoder"/> (Lee et al. 2019): an SAB or ISAB_m stack, PMA_k, SAB over the
-    /// k outputs when k &gt; 1, flattened to a k·<see cref="Width"/> embedding. Defaults follow the paper's max-regression
-    /// network (Table 5: SAB(64, 4) × 2, PMA_1(64, 4)), without LayerNorm (see <see cref="LayerNorm"/>).
+    /// k outputs when k &gt; 1, flattened to a k·<see cref="Width"/> embedding. Defaults follow the paper's point-cloud
+    /// network (Table 5: two blocks of width 128 with 4 heads, PMA_1), without LayerNorm (see <see cref="LayerNorm"/>).
     /// </summary>
     [SpecType("encoder.set-transformer")]
     public sealed class SetTransformerOptions : SetEncoderOptions
@@ -104,8 +104,12 @@ namespace SetML.Models
         public int InducingPoints { get; set; } = 16;
         /// <summary>Number of SAB/ISAB blocks in the encoder. Default: 2 (eq. 13–14).</summary>
         public int Layers { get; set; } = 2;
-        /// <summary>Width d of every block. Default: 64.</summary>
-        public int Width { get; set; } = 64;
+        /// <summary>
+        /// Width d of every block. Default: 128 (the paper's point-cloud ISAB_16(128, 4)). Measured on the <c>point-sets</c>
+        /// benchmark (Fashion-MNIST point sets, 5,000 training images, 5 epochs, ISAB_16 + PMA, cosine schedule): 0.7020 test
+        /// accuracy against 0.6250 with the former 64 (docs/results.md). The set → set trainers share it.
+        /// </summary>
+        public int Width { get; set; } = 128;
         /// <summary>Attention heads h per block; must divide <see cref="Width"/>. Default: 4.</summary>
         public int Heads { get; set; } = 4;
         /// <summary>Number k of PMA seed vectors; the embedding has k·<see cref="Width"/> values (or <see cref="EmbeddingDimension"/>). Default: 1.</summary>

@@ -117,19 +117,26 @@ namespace SetML.Models
     [SpecType("encoder.slot-set-encoder")]
     public sealed class SlotSetEncoderOptions : SetEncoderOptions
     {
-        /// <summary>Hidden widths of φ, the row-wise MLP before the first level. Default: [64, 64] (the paper's Table 3).</summary>
-        public int[] PhiHiddenSizes { get; set; } = { 64, 64 };
-        /// <summary>Output width of φ; 0 = no φ (the first level reads the raw elements). Default: 64.</summary>
-        public int PhiOutputDimension { get; set; } = 64;
+        /// <summary>
+        /// Hidden widths of φ, the row-wise MLP before the first level. Default: [128, 128] (the paper's Table 3 layout at
+        /// the width of the other encoders' defaults). Measured on the <c>point-sets</c> benchmark (Fashion-MNIST point sets,
+        /// 5,000 training images, 5 epochs): 0.6350 test accuracy with these widths (φ 128, h = d̂ = 64, ρ [128], embedding
+        /// 128) against 0.6180 with the former φ [64, 64] → 64, h = d̂ = 32, ρ [128], embedding 32 — 10 points below FSPool
+        /// there: random slots drawn afresh for every training set add noise a short training must average out; the encoder's
+        /// strength is mini-batch consistency (streaming), not accuracy at a small budget (docs/encoders.md).
+        /// </summary>
+        public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+        /// <summary>Output width of φ; 0 = no φ (the first level reads the raw elements). Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
+        public int PhiOutputDimension { get; set; } = 128;
         /// <summary>
         /// Slots K_t of each level of the hierarchy (eq. 6), lowest first. Default: [16]. With random slots, every level but
         /// the last may change K after training (use e.g. [16, 1] for that).
         /// </summary>
         public int[] SlotCounts { get; set; } = { 16 };
-        /// <summary>Slot dimension h. Default: 32.</summary>
-        public int SlotDimension { get; set; } = 32;
-        /// <summary>Dimension d̂ of the k/q/v projections (the width of each output slot). Default: 32.</summary>
-        public int AttentionDimension { get; set; } = 32;
+        /// <summary>Slot dimension h. Default: 64 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+        public int SlotDimension { get; set; } = 64;
+        /// <summary>Dimension d̂ of the k/q/v projections (the width of each output slot). Default: 64 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+        public int AttentionDimension { get; set; } = 64;
         /// <summary>Aggregation g over elements and chunks: sum, mean, max or min. Default: <see cref="PoolingKind.Sum"/> (the paper's).</summary>
         public PoolingKind Aggregation { get; set; } = PoolingKind.Sum;
         /// <summary>Random slots S ~ N(μ, diag σ) or deterministic learned slots. Default: <see cref="SlotInitialization.Random"/>.</summary>
@@ -141,8 +148,8 @@ namespace SetML.Models
         public int SlotSeed { get; set; }
         /// <summary>Hidden widths of ρ, the MLP on the flattened K_T·d̂ slots. Default: [128].</summary>
         public int[] RhoHiddenSizes { get; set; } = { 128 };
-        /// <summary>Embedding size (output of ρ); 0 = no ρ, the embedding is the flattened K_T·d̂ slots. Default: 32.</summary>
-        public int EmbeddingDimension { get; set; } = 32;
+        /// <summary>Embedding size (output of ρ); 0 = no ρ, the embedding is the flattened K_T·d̂ slots. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
+        public int EmbeddingDimension { get; set; } = 128;
         /// <summary>Activation of φ and ρ. Default: ReLU.</summary>
         public Activation Activation { get; set; } = Activation.ReLU;
 
