@@ -109,8 +109,8 @@ public sealed class SetTransformerReferenceBench : BenchSection
     /// <summary>SetML parameter name → the reference's (whose name seeds its deterministic init).</summary>
     private static string ReferenceName(string name) => name
         .Replace("inducingPoints", "I").Replace("mabInduced", "mab1").Replace("mabElements", "mab2")
-        .Replace("seeds", "S").Replace("fc_q", "q").Replace("fc_k", "k").Replace("fc_v", "v").Replace("fc_o", "o")
-        .Replace("ln_h", "ln1").Replace("ln_out", "ln2").Replace("pma.rff", "pma.ff").Replace(".rff.", ".ff.");
+        .Replace("seeds", "S").Replace("fcQ", "q").Replace("fcK", "k").Replace("fcV", "v").Replace("fcO", "o")
+        .Replace("lnH", "ln1").Replace("lnOut", "ln2").Replace("pma.rff", "pma.ff").Replace(".rff.", ".ff.");
 
     /// <summary>det_init of the reference: vectors 0 (LayerNorm weights 1); matrices U(−1,1)·√(3/fan_in) from det_uniform(name).</summary>
     internal static void DeterministicInit(nn.Module model)

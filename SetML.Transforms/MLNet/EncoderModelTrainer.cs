@@ -104,7 +104,7 @@ internal sealed class EncoderModelTrainer : SetModelTrainer<EncoderModelSpec, En
             input.Normalization.ApplyInPlace(_sets);
             ch.Info($"Set elements standardized per feature over {input.Normalization.Count} training elements: mean [{Format(input.Normalization.Mean)}], sd [{Format(input.Normalization.Scale)}].");
         }
-        if (_task == SetTask.Regression && _options.NormalizeRegressionLabel)
+        if (_taskLoss.HasRealLabel && _options.NormalizeRegressionLabel)
         {
             spec.LabelNormalization = SetElementNormalization.Compute(new[] { trainingRows.Select(i => _targets[i]).ToArray() }, 1);
             _targets = spec.LabelNormalization.Apply(_targets);
@@ -146,8 +146,12 @@ internal abstract class EncoderTaskLoss
     /// <summary>The loss on network outputs <c>[B, K]</c> and targets <c>[B]</c>, averaged over the rows.</summary>
     public abstract Tensor Loss(Tensor output, Tensor y);
 
+    /// <summary>Whether the label is a real value that may be standardized (<see cref="SetModelOptions.NormalizeRegressionLabel"/>).</summary>
+    public virtual bool HasRealLabel => false;
+
     private sealed class Regression(RegressionLoss kind) : EncoderTaskLoss
     {
+        public override bool HasRealLabel => true;
         public override float[] ReadLabel(IDataView data, string label, EncoderModelSpec spec) => SetDataReader.ReadSingle(data, label);
         public override Tensor Loss(Tensor output, Tensor y) => kind switch
         {

@@ -40,6 +40,7 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
 
     private readonly IHost _host;
     private readonly nn.Module _network;
+    private readonly ModelOutputs _predictor;
     private readonly ModelOutputColumn[] _outputs;
     private readonly torch.Device _torchDevice;
     private bool _disposed;
@@ -58,7 +59,8 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         _network = network;
         if (_torchDevice.type != DeviceType.CPU) _network.to(_torchDevice);
         _network.eval();
-        _outputs = spec.GetOutputColumns().ToArray();
+        _predictor = spec.CreateOutputs();
+        _outputs = _predictor.Columns.ToArray();
     }
 
     /// <summary>What the model reads and writes, and its architecture.</summary>
@@ -235,7 +237,7 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         using var batch = new ModelInputBatch(Spec.Inputs, rows, _torchDevice);
         // A few rows of small sets run on this thread alone (no OpenMP fan-out for tensors too small to split).
         using var threads = IntraOpThreads.ForWork(batch.X.Sum(x => x.dim() == 3 ? x.shape[0] * x.shape[1] : 0));
-        return Spec.Predict(_network, batch);
+        return _predictor.Predict(_network, batch);
     }
 
     internal static void CheckVector(ModelInput input, float[] v, long row)

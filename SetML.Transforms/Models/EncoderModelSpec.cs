@@ -80,68 +80,48 @@ public sealed class EncoderModelSpec : ModelSpec, INetworkSpec<EncoderHeadNetwor
         => new EncoderHeadNetwork(Encoder.CreateEncoder(ElementDimension), HeadHiddenSizes, OutputSize, Dropout);
 
     /// <inheritdoc />
-    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns()
+    public override ModelOutputs CreateOutputs()
     {
         if (EmbeddingColumnName != null)
-            return new[] { new ModelOutputColumn(EmbeddingColumnName, ModelOutputKind.Vector, Encoder.CreateEmbeddingDimension(ElementDimension)) };
-        return Task switch
-        {
-            SetTask.Regression => new[] { new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Single) },
-            SetTask.BinaryClassification => new[]
-            {
-                new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Single),
-                new ModelOutputColumn(ProbabilityColumnName, ModelOutputKind.Single),
-                new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.Boolean),
-            },
-            SetTask.MulticlassClassification => new[]
-            {
-                new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Vector, OutputSize, slotNames: ClassNames),
-                new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.Key, OutputSize, keyValues: ClassNames, keyValueType: ClassKeyValueType),
-            },
-            SetTask.PoissonRegression => new[]
-            {
-                new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Single),
-                new ModelOutputColumn(PredictedCountColumnName, ModelOutputKind.Single),
-            },
-            _ => throw new ArgumentOutOfRangeException(),
-        };
+            return ModelOutputs.Create<EncoderHeadNetwork, Tensor>((net, batch) => net.Embed(batch.X[0], batch.Mask[0]!),
+                OutputColumn.Vector<Tensor>(EmbeddingColumnName, Encoder.CreateEmbeddingDimension(ElementDimension), null, Rows));
+        return TaskOutputs.TryGetValue(Task, out var outputs)
+            ? outputs(this)
+            : throw new InvalidOperationException($"EncoderModelSpec: unknown task {Task}.");
     }
 
-    /// <inheritdoc />
-    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
+    /// <summary>
+    /// The output columns of each <see cref="SetTask"/> (the task's standard ML.NET columns), each with its extractor
+    /// from the head's output: the head's <c>[B, OutputSize]</c> output, mapped once per batch by the task's link
+    /// (identity, softmax, exp).
+    /// </summary>
+    private static readonly IReadOnlyDictionary<SetTask, Func<EncoderModelSpec, ModelOutputs>> TaskOutputs = new Dictionary<SetTask, Func<EncoderModelSpec, ModelOutputs>>
     {
-        var net = (EncoderHeadNetwork)network;
-        var (x, mask) = (batch.X[0], batch.Mask[0]!);
-        if (EmbeddingColumnName != null)
-            return new Array[] { Rows(net.Embed(x, mask)) };
-        var output = net.forward(x, mask).cpu();
-        switch (Task)
-        {
-            case SetTask.Regression:
-            {
-                var score = output[.., 0].data<float>().ToArray();
-                if (LabelNormalization is { } ln) for (int i = 0; i < score.Length; i++) score[i] = ln.Invert(score[i]);
-                return new Array[] { score };
-            }
-            case SetTask.BinaryClassification:
-            {
-                var logit = output[.., 0].data<float>().ToArray();
-                var prob = output[.., 0].sigmoid().data<float>().ToArray();
-                return new Array[] { logit, prob, logit.Select(l => l > 0).ToArray() };
-            }
-            case SetTask.MulticlassClassification:
-            {
-                var probs = output.softmax(-1);
-                var label = probs.argmax(-1).data<long>().Select(i => (uint)(i + 1)).ToArray();
-                return new Array[] { Rows(probs), label };
-            }
-            case SetTask.PoissonRegression:
-            {
-                var rate = output[.., 0].exp().data<float>().ToArray();
-                return new Array[] { rate, rate.Select(PoissonMode).ToArray() };
-            }
-            default: throw new ArgumentOutOfRangeException();
-        }
+        [SetTask.Regression] = s => Head(o => o,
+            OutputColumn.Single<Tensor>(s.ScoreColumnName, o => s.RegressionScores(o))),
+        [SetTask.BinaryClassification] = s => Head(o => o,
+            OutputColumn.Single<Tensor>(s.ScoreColumnName, o => o[.., 0].data<float>().ToArray()),
+            OutputColumn.Single<Tensor>(s.ProbabilityColumnName, o => o[.., 0].sigmoid().data<float>().ToArray()),
+            OutputColumn.Boolean<Tensor>(s.PredictedLabelColumnName, o => o[.., 0].data<float>().ToArray().Select(l => l > 0).ToArray())),
+        [SetTask.MulticlassClassification] = s => Head(o => o.softmax(-1),
+            OutputColumn.Vector<Tensor>(s.ScoreColumnName, s.OutputSize, s.ClassNames, Rows),
+            OutputColumn.Key<Tensor>(s.PredictedLabelColumnName, s.OutputSize, s.ClassNames, s.ClassKeyValueType,
+                probs => probs.argmax(-1).data<long>().Select(i => (uint)(i + 1)).ToArray())),
+        [SetTask.PoissonRegression] = s => Head(o => o[.., 0].exp(),
+            OutputColumn.Single<Tensor>(s.ScoreColumnName, rate => rate.data<float>().ToArray()),
+            OutputColumn.Single<Tensor>(s.PredictedCountColumnName, rate => rate.data<float>().ToArray().Select(PoissonMode).ToArray())),
+    };
+
+    /// <summary>Outputs read from the head's output on the CPU after the task's <paramref name="link"/>.</summary>
+    private static ModelOutputs Head(Func<Tensor, Tensor> link, params OutputColumn<Tensor>[] columns)
+        => ModelOutputs.Create<EncoderHeadNetwork, Tensor>((net, batch) => link(net.forward(batch.X[0], batch.Mask[0]!).cpu()), columns);
+
+    /// <summary>The regression scores in the label's units (label standardization inverted).</summary>
+    private float[] RegressionScores(Tensor output)
+    {
+        var score = output[.., 0].data<float>().ToArray();
+        if (LabelNormalization is { } ln) for (int i = 0; i < score.Length; i++) score[i] = ln.Invert(score[i]);
+        return score;
     }
 
     /// <inheritdoc />

@@ -148,15 +148,14 @@ public abstract class ModelSpec
     /// <summary>Creates the (untrained) network. Called with the global seed already set; the result must be deterministic.</summary>
     public abstract nn.Module CreateNetwork();
 
-    /// <summary>The columns this model adds to a data view.</summary>
-    public abstract IReadOnlyList<ModelOutputColumn> GetOutputColumns();
-
     /// <summary>
-    /// Runs the network (already in eval mode, under no_grad) on a batch and returns one array per output column,
-    /// each of length <see cref="ModelInputBatch.Count"/>: <c>float[]</c> (Single), <c>bool[]</c> (Boolean),
-    /// <c>uint[]</c> (Key) or <c>float[][]</c> (vector, set, variable vector).
+    /// The columns this model adds to a data view, each declared with the function that fills it from the network's
+    /// output (see <see cref="ModelOutputs"/>).
     /// </summary>
-    public abstract Array[] Predict(nn.Module network, ModelInputBatch batch);
+    public abstract ModelOutputs CreateOutputs();
+
+    /// <summary>The columns this model adds to a data view (the <see cref="ModelOutputs.Columns"/> of <see cref="CreateOutputs"/>).</summary>
+    public IReadOnlyList<ModelOutputColumn> GetOutputColumns() => CreateOutputs().Columns;
 
     /// <summary>
     /// Bytes the forward pass of this model allocates for <paramref name="batch"/> rows whose set inputs are padded to

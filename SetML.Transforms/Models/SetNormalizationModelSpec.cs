@@ -19,14 +19,7 @@ public sealed class SetNormalizationModelSpec : ModelSpec
     public override nn.Module CreateNetwork() => nn.Identity();
 
     /// <inheritdoc />
-    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns()
-        => new[] { new ModelOutputColumn(OutputColumnName, ModelOutputKind.Set, Inputs[0].ElementDimension) };
-
-    /// <inheritdoc />
-    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
-    {
-        using var scope = torch.NewDisposeScope();
-        var counts = batch.Mask[0]!.sum(1).cpu().data<long>().ToArray();
-        return new Array[] { SetToSetModelSpec.PerElementRows(batch.X[0], counts) };
-    }
+    public override ModelOutputs CreateOutputs() => ModelOutputs.Create<nn.Module, float[][]>(
+        (_, batch) => SetToSetModelSpec.PerElementRows(batch.X[0], batch.Mask[0]!.sum(1).cpu().data<long>().ToArray()),
+        OutputColumn.Set<float[][]>(OutputColumnName, Inputs[0].ElementDimension, rows => rows));
 }

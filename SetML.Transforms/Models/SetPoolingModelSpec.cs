@@ -42,8 +42,9 @@ public sealed class SetPoolingModelSpec : ModelSpec
     public override nn.Module CreateNetwork() => new SetPoolingNetwork(Kinds);
 
     /// <inheritdoc />
-    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns()
-        => new[] { new ModelOutputColumn(OutputColumnName, ModelOutputKind.Vector, OutputSize, slotNames: SlotNames()) };
+    public override ModelOutputs CreateOutputs() => ModelOutputs.Create<SetPoolingNetwork, Tensor>(
+        (net, batch) => net.forward(batch.X[0], batch.Mask[0]!),
+        OutputColumn.Vector<Tensor>(OutputColumnName, OutputSize, SlotNames(), EncoderModelSpec.Rows));
 
     /// <summary>Slot names such as <c>Max[2]</c> and <c>Count</c>.</summary>
     public string[] SlotNames()
@@ -57,10 +58,6 @@ public sealed class SetPoolingModelSpec : ModelSpec
 
     /// <inheritdoc />
     public override string DescribeMemory() => "SetPooling, linear in the set size";
-
-    /// <inheritdoc />
-    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
-        => new Array[] { EncoderModelSpec.Rows(((SetPoolingNetwork)network).forward(batch.X[0], batch.Mask[0]!)) };
 }
 
 /// <summary>The weightless network of a <see cref="SetPoolingModelSpec"/>: <c>(x [B,N,d], mask) → [B, size]</c>.</summary>

@@ -215,27 +215,15 @@ public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredicti
         ? $"set predictor with a {(SetEncoder?.GetType().Name.Replace("Options", "") ?? "relaxed Deep Sets")} input encoder, {(SetEncoder?.MemoryGrowth ?? "linear in the set size")}"
         : $"set predictor with N = {MaximumSetSize} slots, quadratic in N";
 
-    /// <inheritdoc />
-    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns() => new[]
-    {
-        new ModelOutputColumn(PredictedSetColumnName, ModelOutputKind.Set, ElementDimension),
-        new ModelOutputColumn(PredictedSetSizeColumnName, ModelOutputKind.Single),
-        new ModelOutputColumn(PredictedSetScoreColumnName, ModelOutputKind.VariableVector),
-    };
-
     /// <summary>Inner steps used at prediction (DSPN), or null for the decoder's default.</summary>
     public int? PredictionSteps => Decoder is DspnOptions { PredictionInnerSteps: > 0 } o ? o.PredictionInnerSteps : null;
 
     /// <inheritdoc />
-    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
-    {
-        using var scope = torch.NewDisposeScope();
-        var net = (SetPredictionNetwork)network;
-        var z = net.Encode(batch.X[0], batch.Mask[0]);
-        var final = net.Decoder.Decode(z, training: false, PredictionSteps)[^1];
-        var (sets, scores) = ToRows(final, ElementDimension);
-        return new Array[] { sets, sets.Select(s => (float)(s.Length / ElementDimension)).ToArray(), scores };
-    }
+    public override ModelOutputs CreateOutputs() => ModelOutputs.Create<SetPredictionNetwork, (float[][] Sets, float[][] Scores)>(
+        (net, batch) => ToRows(net.Decoder.Decode(net.Encode(batch.X[0], batch.Mask[0]), training: false, PredictionSteps)[^1], ElementDimension),
+        OutputColumn.Set<(float[][] Sets, float[][] Scores)>(PredictedSetColumnName, ElementDimension, o => o.Sets),
+        OutputColumn.Single<(float[][] Sets, float[][] Scores)>(PredictedSetSizeColumnName, o => o.Sets.Select(r => (float)(r.Length / ElementDimension)).ToArray()),
+        OutputColumn.VariableVector<(float[][] Sets, float[][] Scores)>(PredictedSetScoreColumnName, o => o.Scores));
 
     /// <summary>The kept elements (presence ≥ 0.5) of each row as flat n·d arrays, and their presences.</summary>
     public static (float[][] Sets, float[][] Scores) ToRows(PredictedSetState state, int d)

@@ -49,13 +49,27 @@ public sealed class SetToSetModelSpec : ModelSpec, INetworkSpec<SetToSetNetwork>
     private SetToSetNetwork CreateSetToSetNetwork() => new SetToSetNetwork(Encoder.CreateStack(ElementDimension), OutputSize);
 
     /// <inheritdoc />
-    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns() => Task == SetToSetTask.Regression
-        ? new[] { new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Set, OutputSize) }
-        : new[]
-        {
-            new ModelOutputColumn(ScoreColumnName, ModelOutputKind.Set, OutputSize),
-            new ModelOutputColumn(PredictedLabelColumnName, ModelOutputKind.VariableVector),
-        };
+    public override ModelOutputs CreateOutputs() => Task == SetToSetTask.Regression
+        ? Outputs(o => o, OutputColumn.Set<(Tensor Output, long[] Counts)>(ScoreColumnName, OutputSize, o => RegressionRows(o.Output, o.Counts)))
+        : Outputs(o => o.softmax(-1),
+            OutputColumn.Set<(Tensor Output, long[] Counts)>(ScoreColumnName, OutputSize, o => PerElementRows(o.Output, o.Counts)),
+            OutputColumn.VariableVector<(Tensor Output, long[] Counts)>(PredictedLabelColumnName,
+                o => PerElementRows(o.Output.argmax(-1).to(ScalarType.Float32).unsqueeze(-1), o.Counts)));
+
+    /// <summary>Outputs read from the network's <c>[B, N, K]</c> output after <paramref name="link"/>, with each row's element count.</summary>
+    private static ModelOutputs Outputs(Func<Tensor, Tensor> link, params OutputColumn<(Tensor Output, long[] Counts)>[] columns)
+        => ModelOutputs.Create<SetToSetNetwork, (Tensor, long[])>(
+            (net, batch) => (link(net.forward(batch.X[0], batch.Mask[0]!)), batch.Mask[0]!.sum(1).cpu().data<long>().ToArray()), columns);
+
+    /// <summary>The per-element regression outputs of each row in the label's units (label standardization inverted).</summary>
+    private float[][] RegressionRows(Tensor output, long[] counts)
+    {
+        var rows = PerElementRows(output, counts);
+        if (LabelNormalization is { } ln)
+            foreach (var row in rows)
+                for (int i = 0; i < row.Length; i++) row[i] = ln.Invert(row[i], i % OutputSize);
+        return rows;
+    }
 
     /// <inheritdoc />
     public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
@@ -80,26 +94,6 @@ public sealed class SetToSetModelSpec : ModelSpec, INetworkSpec<SetToSetNetwork>
             loss = nn.functional.cross_entropy(output.view(-1, OutputSize), target.view(-1), reduction: nn.Reduction.None)
                 .view(mask.shape).MaskedFillScalar(mask.logical_not(), 0).sum() / real;
         return loss.MoveToOuterDisposeScope();
-    }
-
-    /// <inheritdoc />
-    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
-    {
-        using var scope = torch.NewDisposeScope();
-        var (x, mask) = (batch.X[0], batch.Mask[0]!);
-        var output = ((SetToSetNetwork)network).forward(x, mask);
-        var counts = mask.sum(1).cpu().data<long>().ToArray();
-        if (Task == SetToSetTask.Regression)
-        {
-            var rows = PerElementRows(output, counts);
-            if (LabelNormalization is { } ln)
-                foreach (var row in rows)
-                    for (int i = 0; i < row.Length; i++) row[i] = ln.Invert(row[i], i % OutputSize);
-            return new Array[] { rows };
-        }
-        var probs = output.softmax(-1);
-        var labels = probs.argmax(-1).to(ScalarType.Float32).unsqueeze(-1);
-        return new Array[] { PerElementRows(probs, counts), PerElementRows(labels, counts) };
     }
 
     /// <summary>Row i of <c>t [B, N, K]</c> restricted to its first <c>counts[i]</c> elements, flattened (n·K values).</summary>
@@ -151,34 +145,27 @@ public sealed class AmortizedMixtureModelSpec : ModelSpec, INetworkSpec<Amortize
     private AmortizedMixtureNetwork CreateAmortizedMixtureNetwork() => new AmortizedMixtureNetwork(Encoder.CreateEncoder(ElementDimension), Components, ElementDimension);
 
     /// <inheritdoc />
-    public override IReadOnlyList<ModelOutputColumn> GetOutputColumns()
+    public override ModelOutputs CreateOutputs()
     {
         int k = Components, d = ElementDimension;
         var perDim = Enumerable.Range(0, k).SelectMany(j => Enumerable.Range(0, d).Select(i => $"c{j}.x{i}")).ToArray();
-        return new[]
-        {
-            new ModelOutputColumn(AssignmentsColumnName, ModelOutputKind.VariableVector),
-            new ModelOutputColumn(WeightsColumnName, ModelOutputKind.Vector, k, slotNames: Enumerable.Range(0, k).Select(j => $"c{j}").ToArray()),
-            new ModelOutputColumn(MeansColumnName, ModelOutputKind.Vector, k * d, slotNames: perDim),
-            new ModelOutputColumn(VariancesColumnName, ModelOutputKind.Vector, k * d, slotNames: perDim),
-        };
+        return ModelOutputs.Create<AmortizedMixtureNetwork, MixtureForward>(
+            (net, batch) =>
+            {
+                var (x, mask) = (batch.X[0], batch.Mask[0]!);
+                var theta = net.forward(x, mask);
+                var (weights, means, variances) = Split(theta, d);
+                return new MixtureForward(MixtureOfGaussians.Assignments(theta, x), weights, means, variances, mask.sum(1).cpu().data<long>().ToArray());
+            },
+            OutputColumn.VariableVector<MixtureForward>(AssignmentsColumnName,
+                o => SetToSetModelSpec.PerElementRows(o.Assignments.to(ScalarType.Float32).unsqueeze(-1), o.Counts)),
+            OutputColumn.Vector<MixtureForward>(WeightsColumnName, k, Enumerable.Range(0, k).Select(j => $"c{j}").ToArray(), o => EncoderModelSpec.Rows(o.Weights)),
+            OutputColumn.Vector<MixtureForward>(MeansColumnName, k * d, perDim, o => EncoderModelSpec.Rows(o.Means.flatten(1))),
+            OutputColumn.Vector<MixtureForward>(VariancesColumnName, k * d, perDim, o => EncoderModelSpec.Rows(o.Variances.flatten(1))));
     }
 
-    /// <inheritdoc />
-    public override Array[] Predict(nn.Module network, ModelInputBatch batch)
-    {
-        using var scope = torch.NewDisposeScope();
-        var (x, mask) = (batch.X[0], batch.Mask[0]!);
-        var theta = ((AmortizedMixtureNetwork)network).forward(x, mask);
-        var (weights, means, variances) = Split(theta, ElementDimension);
-        var counts = mask.sum(1).cpu().data<long>().ToArray();
-        var assignments = MixtureOfGaussians.Assignments(theta, x).to(ScalarType.Float32).unsqueeze(-1);
-        return new Array[]
-        {
-            SetToSetModelSpec.PerElementRows(assignments, counts),
-            EncoderModelSpec.Rows(weights), EncoderModelSpec.Rows(means.flatten(1)), EncoderModelSpec.Rows(variances.flatten(1)),
-        };
-    }
+    /// <summary>One batch's forward result: per-element components, the mixture's parameters and each row's element count.</summary>
+    private sealed record MixtureForward(Tensor Assignments, Tensor Weights, Tensor Means, Tensor Variances, long[] Counts);
 
     /// <inheritdoc />
     public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)

@@ -13,7 +13,7 @@ namespace SetML.Training;
 /// libtorch frees and reallocates its large intermediate tensors (attention logits, activations, gradients) at every
 /// step. With glibc's defaults each of them is a fresh <c>mmap</c> whose pages the kernel must fault in and zero
 /// again, and on the project's virtual machines that kernel work took 10–60 % of the CPU time of a training step
-/// (../shared/bench/README.md; docs/performance.md has SetML's before/after). Keeping the memory in the process
+/// X. Keeping the memory in the process
 /// removes it; the price is that memory freed by SetML is kept for reuse rather than returned at once (a process's
 /// resident size stays near its peak).
 /// </para>

@@ -10,9 +10,10 @@ namespace SetML.Modules;
 /// </summary>
 /// <remarks>
 /// <para><b>Scale.</b> The paper writes softmax(·/√d); the authors' public code divides by √dim_V (the full width).
-/// We divide by √(d/h), the per-head dimension, as the Transformer does: it keeps each head's logits at unit
-/// variance whatever the number of heads, and it is what the team's PyTorch reference
-/// (<c>bench/quality_reference.py</c>) uses, so our fixtures and timings compare like with like.</para>
+/// We divide by √(d/h), the per-head dimension, as the Transformer does (Vaswani et al. 2017, eq. 1 with
+/// d_k = d_model/h, sec. 3.2.2), and as the paper's own definition of the per-head projections to d/h dimensions
+/// (Set Transformer sec. 2.2, after eq. 5) suggests: it keeps each head's logits at unit variance whatever the number
+/// of heads.</para>
 /// <para><b>Masks.</b> Padded keys get exactly zero weight (their logits are −∞ before the softmax). A query whose
 /// set has no real key at all (an empty set) gets zero weights everywhere, i.e. an attention output of 0, instead of
 /// the NaN of a softmax over −∞ only; its gradient is finite as well.</para>

@@ -16,18 +16,24 @@ namespace SetML.Modules;
 /// Where we depart from the paper, and why:
 /// <list type="bullet">
 /// <item>The residual adds the projected query X W^Q, not X: eq. 7 only type-checks when dim(X) = d, and the first
-/// block of an encoder reads d_x-dimensional elements (the authors' code and the team's PyTorch reference do the same).</item>
+/// block of an encoder reads d_x-dimensional elements (the authors' public code does the same).</item>
 /// <item>We keep the output projection W^O of eq. 4, which the authors' public code omits; the supplement's
 /// universality proof (Prop. 3) relies on it, and it costs one d×d matrix.</item>
-/// <item>LayerNorm is switchable: the paper's equations have it; the authors' code leaves it off by default, and at
-/// small training budgets the model trains faster without it (bench/README.md).</item>
+/// <item>LayerNorm is switchable: the paper's equations (eq. 6–7) have it; the authors' public code leaves it off by
+/// default, and at small training budgets the model trains faster without it (docs/results.md).</item>
 /// <item>Optional dropout on the attention output (training only); the paper's MAB has none (default 0).</item>
 /// </list>
 /// </remarks>
 public sealed class MultiheadAttentionBlock : nn.Module<Tensor, Tensor, Tensor?, Tensor>
 {
-    private readonly Linear fc_q, fc_k, fc_v, fc_o, rff;
-    private readonly LayerNorm? ln_h, ln_out;
+    // Stable weight names: the snake_case names of the authors' code and of model files written before the rename.
+    [WeightName("fc_q")] private readonly Linear fcQ;
+    [WeightName("fc_k")] private readonly Linear fcK;
+    [WeightName("fc_v")] private readonly Linear fcV;
+    [WeightName("fc_o")] private readonly Linear fcO;
+    private readonly Linear rff;
+    [WeightName("ln_h")] private readonly LayerNorm? lnH;
+    [WeightName("ln_out")] private readonly LayerNorm? lnOut;
     private readonly double dropout;
 
     /// <summary>Creates MAB with queries of dimension <paramref name="queryDimension"/> and keys/values of <paramref name="keyDimension"/>.</summary>
@@ -42,15 +48,15 @@ public sealed class MultiheadAttentionBlock : nn.Module<Tensor, Tensor, Tensor?,
     {
         if (heads < 1 || width % heads != 0)
             throw new ArgumentException($"The width ({width}) must be a positive multiple of the number of heads ({heads}).", nameof(heads));
-        fc_q = nn.Linear(queryDimension, width);
-        fc_k = nn.Linear(keyDimension, width);
-        fc_v = nn.Linear(keyDimension, width);
-        fc_o = nn.Linear(width, width);
+        fcQ = nn.Linear(queryDimension, width);
+        fcK = nn.Linear(keyDimension, width);
+        fcV = nn.Linear(keyDimension, width);
+        fcO = nn.Linear(width, width);
         rff = nn.Linear(width, width);
         if (layerNorm)
         {
-            ln_h = nn.LayerNorm(width);
-            ln_out = nn.LayerNorm(width);
+            lnH = nn.LayerNorm(width);
+            lnOut = nn.LayerNorm(width);
         }
         this.dropout = dropout;
         Width = width;
@@ -65,19 +71,19 @@ public sealed class MultiheadAttentionBlock : nn.Module<Tensor, Tensor, Tensor?,
     public int Heads { get; }
 
     /// <summary>Whether the LayerNorms of eq. 6–7 are applied.</summary>
-    public bool LayerNorm => ln_h is not null;
+    public bool LayerNorm => lnH is not null;
 
     /// <summary>MAB(X, Y) for <c>x [B, nq, dq]</c>, <c>y [B, nk, dk]</c>; <paramref name="keyMask"/> <c>[B, nk]</c> marks real keys (null = all).</summary>
     public override Tensor forward(Tensor x, Tensor y, Tensor? keyMask)
     {
         using var scope = torch.NewDisposeScope();
-        var q = fc_q.forward(x);
-        var attention = fc_o.forward(MaskedAttention.Multihead(q, fc_k.forward(y), fc_v.forward(y), Heads, keyMask)); // eq. 4–5
+        var q = fcQ.forward(x);
+        var attention = fcO.forward(MaskedAttention.Multihead(q, fcK.forward(y), fcV.forward(y), Heads, keyMask)); // eq. 4–5
         if (dropout > 0 && training) attention = nn.functional.dropout(attention, dropout, training);
         var h = q.Plus(attention);                                   // eq. 7
-        if (ln_h is not null) h = ln_h.forward(h);
+        if (lnH is not null) h = lnH.forward(h);
         var output = h.Plus(nn.functional.relu(rff.forward(h)));     // eq. 6
-        if (ln_out is not null) output = ln_out.forward(output);
+        if (lnOut is not null) output = lnOut.forward(output);
         return output.MoveToOuterDisposeScope();
     }
 
