@@ -1,4 +1,5 @@
 using SetML.Modules;
+using SetML.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -67,6 +68,9 @@ public sealed class SlotBench : BenchSection
             var c = chunkAt(i);
             generation?.Stop();
             using var mask = torch.ones(1, c.shape[1], dtype: ScalarType.Bool);
+            // As the library's streaming paths (StreamingSetEncoder.Add, PartialSetEncoder.EncodePartial) do: a chunk
+            // under 2,048 elements runs on the calling thread alone instead of waking the OpenMP team for tiny ops.
+            using var threads = IntraOpThreads.ForWork(c.shape[0] * c.shape[1]);
             state.add_(layer.Partial(c, mask, slots), one);
         }
         return state;

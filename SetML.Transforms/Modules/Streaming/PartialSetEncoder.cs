@@ -1,6 +1,7 @@
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Text;
+using SetML.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -75,6 +76,7 @@ public sealed class PartialSetEncoder
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var context = encoder.BeginStream((int)x.shape[0]);
+        using var threads = IntraOpThreads.ForWork(x.shape[0] * x.shape[1]);   // a small part runs on this thread alone
         return ToState(encoder.EncodeChunk(x, mask, context), mask.sum(1));
     }
 
@@ -100,6 +102,7 @@ public sealed class PartialSetEncoder
             long m = Math.Min(chunkElements, n - start);
             var x = torch.tensor(elements.Slice((int)(start * InputDimension), (int)(m * InputDimension)).ToArray(), new long[] { 1, m, InputDimension });
             var mask = torch.ones(1, m, dtype: ScalarType.Bool);
+            using var threads = IntraOpThreads.ForWork(m);                      // a small chunk runs on this thread alone
             var partial = encoder.EncodeChunk(x, mask, context);
             state = (state is null ? partial : MiniBatchConsistentPooling.Combine(state, partial, Aggregation)).MoveToOuterDisposeScope();
         }

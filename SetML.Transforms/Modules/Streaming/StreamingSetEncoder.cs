@@ -1,3 +1,4 @@
+using SetML.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -121,6 +122,7 @@ public sealed class StreamingSetEncoder : IDisposable
             throw new ArgumentException($"The mask must have shape [{batchSize}, {x.shape[1]}], but has [{string.Join(", ", mask.shape)}].", nameof(mask));
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
+        using var threads = IntraOpThreads.ForWork(x.shape[0] * x.shape[1]);   // a small chunk runs on this thread alone
         var partial = encoder.EncodeChunk(x, mask, context);
         var next = state is null ? partial : MiniBatchConsistentPooling.Combine(state, partial, encoder.StreamAggregation);
         var chunkCount = mask.sum(1).to(count!.device);

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 using TorchSharp;
 
-namespace SetML.Transforms;
+namespace SetML.Training;
 
 /// <summary>
 /// Runs a small forward pass on the calling thread alone: libtorch's OpenMP intra-op team is switched to one thread
 /// for this thread only (OpenMP's <c>nthreads-var</c> is per thread) and restored afterwards, so that a single-row
-/// prediction neither wakes the pool's workers for tensors far too small to split nor competes with other
+/// prediction (or a small streamed chunk) neither wakes the pool's workers for tensors far too small to split nor competes with other
 /// prediction threads for the cores. Large batches keep libtorch's setting.
 /// </summary>
 /// <remarks>
