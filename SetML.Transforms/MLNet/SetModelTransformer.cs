@@ -234,10 +234,26 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
+        // A few rows of small sets run on this thread alone (no OpenMP fan-out for tensors too small to split) — from
+        // building the input tensors (standardization, padding, mask) to the outputs.
+        using var threads = IntraOpThreads.ForWork(PaddedElements(rows));
         using var batch = new ModelInputBatch(Spec.Inputs, rows, _torchDevice);
-        // A few rows of small sets run on this thread alone (no OpenMP fan-out for tensors too small to split).
-        using var threads = IntraOpThreads.ForWork(batch.X.Sum(x => x.dim() == 3 ? x.shape[0] * x.shape[1] : 0));
         return _predictor.Predict(_network, batch);
+    }
+
+    /// <summary>Rows × largest set, summed over the set inputs: the padded size of the batch <paramref name="rows"/> makes.</summary>
+    private long PaddedElements(IReadOnlyList<IReadOnlyList<float[]>> rows)
+    {
+        long padded = 0;
+        for (int i = 0; i < Spec.Inputs.Count; i++)
+        {
+            if (Spec.Inputs[i].Kind != ModelInputKind.Set) continue;
+            int d = Spec.Inputs[i].ElementDimension;
+            long largest = 0;
+            foreach (var row in rows[i]) largest = Math.Max(largest, row.Length / d);
+            padded += rows[i].Count * largest;
+        }
+        return padded;
     }
 
     internal static void CheckVector(ModelInput input, float[] v, long row)
