@@ -241,20 +241,10 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         return _predictor.Predict(_network, batch);
     }
 
-    /// <summary>Rows × largest set, summed over the set inputs: the padded size of the batch <paramref name="rows"/> makes.</summary>
+    /// <summary>Rows × padded set length, summed over the set inputs: the size of the batch <paramref name="rows"/> makes.</summary>
     private long PaddedElements(IReadOnlyList<IReadOnlyList<float[]>> rows)
-    {
-        long padded = 0;
-        for (int i = 0; i < Spec.Inputs.Count; i++)
-        {
-            if (Spec.Inputs[i].Kind != ModelInputKind.Set) continue;
-            int d = Spec.Inputs[i].ElementDimension;
-            long largest = 0;
-            foreach (var row in rows[i]) largest = Math.Max(largest, row.Length / d);
-            padded += rows[i].Count * largest;
-        }
-        return padded;
-    }
+        => Spec.Inputs.Select((input, i) => input.Kind == ModelInputKind.Set
+            ? (long)rows[i].Count * SetBatch.PaddedLength(rows[i], input.ElementDimension) : 0L).Sum();
 
     internal static void CheckVector(ModelInput input, float[] v, long row)
     {

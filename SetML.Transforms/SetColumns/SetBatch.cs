@@ -10,6 +10,16 @@ namespace SetML.SetColumns;
 /// </summary>
 public static class SetBatch
 {
+    /// <summary>Nmax of <see cref="Pad"/>: max(1, max_i n_i, <paramref name="minimumLength"/>), without creating any tensor.</summary>
+    internal static int PaddedLength(IReadOnlyList<float[]> sets, int elementDimension, int minimumLength = 0)
+    {
+        // At least one (masked) slot: a batch of empty sets is still a well-formed [B, 1, d] tensor, so no module
+        // ever reduces over an empty axis (max over zero elements is undefined; SetML returns 0 for empty sets).
+        int nmax = Math.Max(minimumLength, 1);
+        foreach (var s in sets) nmax = Math.Max(nmax, s.Length / elementDimension);
+        return nmax;
+    }
+
     /// <summary>
     /// Pads <paramref name="sets"/> (each of length n_i·d, row-major) into <c>(x [B, Nmax, d], mask [B, Nmax])</c>,
     /// with Nmax = max(1, max_i n_i, <paramref name="minimumLength"/>).
@@ -21,10 +31,7 @@ public static class SetBatch
     public static (Tensor X, Tensor Mask) Pad(IReadOnlyList<float[]> sets, int elementDimension, Device? device = null, int minimumLength = 0)
     {
         int b = sets.Count, d = elementDimension;
-        // At least one (masked) slot: a batch of empty sets is still a well-formed [B, 1, d] tensor, so no module
-        // ever reduces over an empty axis (max over zero elements is undefined; SetML returns 0 for empty sets).
-        int nmax = Math.Max(minimumLength, 1);
-        foreach (var s in sets) nmax = Math.Max(nmax, s.Length / d);
+        int nmax = PaddedLength(sets, d, minimumLength);
         var data = new float[(long)b * nmax * d];
         var mask = new bool[(long)b * nmax];
         for (int i = 0; i < b; i++)
