@@ -155,6 +155,54 @@ public sealed class ConvInputEncoderOptions : InputEncoderOptions
 }
 
 /// <summary>
+/// The image encoder for set prediction from images (<see cref="ImageEncoder"/>): a deeper CNN than
+/// <see cref="ConvInputEncoderOptions"/> that keeps spatial information — GroupNorm after every convolution, CoordConv
+/// x/y channels at every convolution, a larger final feature map (8×8 for a 64×64 image) and a head that keeps each
+/// position (flattened map) instead of global average pooling. Reads ML.NET ImageAnalytics' <c>ExtractPixels</c>
+/// vector (planar colour order), which must have Channels·Height·Width values. Usable with every set-prediction
+/// trainer through <see cref="Training.SetPredictionOptions.InputEncoder"/>.
+/// </summary>
+/// <remarks>
+/// Defaults (64×64 RGB, stem 32, stages [32, 64, 128] × 2 convolutions, Flatten head with one hidden layer of 256)
+/// are the ones the <c>boxes</c> sample measured best per CPU second (docs/set-prediction.md); on 128×128 images add a
+/// stage to keep the 8×8 map.
+/// </remarks>
+[SpecType("input.image")]
+public sealed class ImageEncoderOptions : InputEncoderOptions
+{
+    /// <summary>Colour channels. Default: 3.</summary>
+    public int Channels { get; set; } = 3;
+    /// <summary>Image height. Default: 64.</summary>
+    public int Height { get; set; } = 64;
+    /// <summary>Image width. Default: 64.</summary>
+    public int Width { get; set; } = 64;
+    /// <summary>Channels of the stride-1 stem convolution at full resolution; 0 = no stem. Default: 32.</summary>
+    public int StemChannels { get; set; } = 32;
+    /// <summary>Channels of each stage; each stage halves the resolution (64 → 8 with three). Default: [32, 64, 128].</summary>
+    public int[] StageChannels { get; set; } = { 32, 64, 128 };
+    /// <summary>3×3 convolutions per stage (the first has stride 2). Default: 2.</summary>
+    public int ConvolutionsPerStage { get; set; } = 2;
+    /// <summary>Normalization after each convolution. Default: GroupNorm (batch-independent, deterministic).</summary>
+    public ImageNormalization Normalization { get; set; } = ImageNormalization.GroupNorm;
+    /// <summary>Append CoordConv x/y channels to the input of every convolution. Default: true.</summary>
+    public bool CoordinateChannels { get; set; } = true;
+    /// <summary>How the last feature map becomes z. Default: <see cref="ImageEncoderHead.Flatten"/> (keeps every position).</summary>
+    public ImageEncoderHead Head { get; set; } = ImageEncoderHead.Flatten;
+    /// <summary>Hidden widths of the head's MLP (empty = one linear layer). Default: [256].</summary>
+    public int[] HeadHiddenSizes { get; set; } = { 256 };
+
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> CreateEncoder(int inputSize, int outputDimension)
+    {
+        if (inputSize != Channels * Height * Width)
+            throw new ArgumentException($"The image vector has {inputSize} values, but ImageEncoderOptions Channels·Height·Width = {Channels}·{Height}·{Width} = {Channels * Height * Width} " +
+                                        "(set them to the ResizeImages size and the ExtractPixels colours).", nameof(inputSize));
+        return new ImageEncoder(Channels, Height, Width, StemChannels, StageChannels ?? Array.Empty<int>(), ConvolutionsPerStage, Normalization,
+            CoordinateChannels, Head, HeadHiddenSizes ?? Array.Empty<int>(), outputDimension);
+    }
+}
+
+/// <summary>
 /// A vector → set (or set → set auto-encoder) model: input encoder F + set decoder. Outputs the predicted set
 /// (elements with presence ≥ 0.5, padding removed), its size, and the presence of each kept element (its confidence).
 /// </summary>
@@ -179,6 +227,12 @@ public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredicti
     public string PredictedSetSizeColumnName { get; set; } = "PredictedSetSize";
     /// <summary>Presence (confidence) of each element of the predicted set.</summary>
     public string PredictedSetScoreColumnName { get; set; } = "PredictedSetScore";
+    /// <summary>
+    /// Slots whose presence is at least this value are output (the set). Default: 0.5. Set it to 0 on a trained model to
+    /// output all N slots with their presence as the score, which is what object-detection average precision ranks (the
+    /// DSPN paper's evaluation exports every slot with its mask as confidence).
+    /// </summary>
+    public double PresenceThreshold { get; set; } = 0.5;
 
     /// <inheritdoc />
     public override nn.Module CreateNetwork() => CreateSetPredictionNetwork();
@@ -220,13 +274,16 @@ public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredicti
 
     /// <inheritdoc />
     public override ModelOutputs CreateOutputs() => ModelOutputs.Create<SetPredictionNetwork, (float[][] Sets, float[][] Scores)>(
-        (net, batch) => ToRows(net.Decoder.Decode(net.Encode(batch.X[0], batch.Mask[0]), training: false, PredictionSteps)[^1], ElementDimension),
+        (net, batch) => ToRows(net.Decoder.Decode(net.Encode(batch.X[0], batch.Mask[0]), training: false, PredictionSteps)[^1], ElementDimension, PresenceThreshold),
         OutputColumn.Set<(float[][] Sets, float[][] Scores)>(PredictedSetColumnName, ElementDimension, o => o.Sets),
         OutputColumn.Single<(float[][] Sets, float[][] Scores)>(PredictedSetSizeColumnName, o => o.Sets.Select(r => (float)(r.Length / ElementDimension)).ToArray()),
         OutputColumn.VariableVector<(float[][] Sets, float[][] Scores)>(PredictedSetScoreColumnName, o => o.Scores));
 
     /// <summary>The kept elements (presence ≥ 0.5) of each row as flat n·d arrays, and their presences.</summary>
-    public static (float[][] Sets, float[][] Scores) ToRows(PredictedSetState state, int d)
+    public static (float[][] Sets, float[][] Scores) ToRows(PredictedSetState state, int d) => ToRows(state, d, 0.5);
+
+    /// <summary>The kept elements (presence ≥ <paramref name="presenceThreshold"/>) of each row as flat n·d arrays, and their presences.</summary>
+    public static (float[][] Sets, float[][] Scores) ToRows(PredictedSetState state, int d, double presenceThreshold)
     {
         var y = state.Elements.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
         var p = state.Presence.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
@@ -235,7 +292,7 @@ public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredicti
         var scores = new float[b][];
         for (int r = 0; r < b; r++)
         {
-            var kept = Enumerable.Range(0, n).Where(i => p[r * n + i] >= 0.5f).ToArray();
+            var kept = Enumerable.Range(0, n).Where(i => p[r * n + i] >= presenceThreshold).ToArray();
             sets[r] = new float[kept.Length * d];
             scores[r] = new float[kept.Length];
             for (int k = 0; k < kept.Length; k++)
