@@ -157,7 +157,7 @@ public sealed class ConvInputEncoderOptions : InputEncoderOptions
 /// <summary>
 /// The image encoder for set prediction from images (<see cref="ImageEncoder"/>): a deeper CNN than
 /// <see cref="ConvInputEncoderOptions"/> that keeps spatial information — GroupNorm after every convolution, CoordConv
-/// x/y channels at every convolution, a larger final feature map (8×8 for a 64×64 image) and a head that keeps each
+/// x/y channels on the image, a larger final feature map (8×8 for a 64×64 image) and a head that keeps each
 /// position (flattened map) instead of global average pooling. Reads ML.NET ImageAnalytics' <c>ExtractPixels</c>
 /// vector (planar colour order), which must have Channels·Height·Width values. Usable with every set-prediction
 /// trainer through <see cref="Training.SetPredictionOptions.InputEncoder"/>.
@@ -184,7 +184,7 @@ public sealed class ImageEncoderOptions : InputEncoderOptions
     public int ConvolutionsPerStage { get; set; } = 2;
     /// <summary>Normalization after each convolution. Default: GroupNorm (batch-independent, deterministic).</summary>
     public ImageNormalization Normalization { get; set; } = ImageNormalization.GroupNorm;
-    /// <summary>Append CoordConv x/y channels to the input of every convolution. Default: true.</summary>
+    /// <summary>Append CoordConv x/y channels (each pixel's position in [−1, 1]) to the image. Default: true.</summary>
     public bool CoordinateChannels { get; set; } = true;
     /// <summary>How the last feature map becomes z. Default: <see cref="ImageEncoderHead.Flatten"/> (keeps every position).</summary>
     public ImageEncoderHead Head { get; set; } = ImageEncoderHead.Flatten;

@@ -39,9 +39,15 @@ public enum ImageNormalization
 /// ResNet): pixels <c>[B, C·H·W]</c> in ML.NET's <c>ExtractPixels</c> layout (planar channels) → z <c>[B, output]</c>.
 /// A stride-1 stem convolution, then stages that each halve the resolution (a 3×3 stride-2 convolution followed by
 /// stride-1 3×3 convolutions), each convolution followed by GroupNorm and ReLU, with CoordConv x/y channels
-/// (Liu et al. 2018) appended to the input of every convolution; then a head that keeps the positions
-/// (<see cref="ImageEncoderHead.Flatten"/> by default).
+/// (Liu et al. 2018) appended to the image; then a head that keeps the positions (<see cref="ImageEncoderHead.Flatten"/>
+/// by default).
 /// </summary>
+/// <remarks>
+/// Two libtorch (TorchSharp 0.107, CPU) problems shaped this module, both measured in this repository: convolutions with
+/// their own zero padding returned NaN input gradients on images with exact-zero regions, so the padding is applied
+/// explicitly; and coordinate channels appended before every convolution (34, 66, 130 input channels) made some
+/// convolutions return non-finite outputs from finite inputs, so they are appended to the image only.
+/// </remarks>
 public sealed class ImageEncoder : nn.Module<Tensor, Tensor>
 {
     private readonly ModuleList<Conv2d> convs = new();
@@ -59,7 +65,7 @@ public sealed class ImageEncoder : nn.Module<Tensor, Tensor>
     /// <param name="stageChannels">Channels of each stage; every stage halves the resolution.</param>
     /// <param name="convolutionsPerStage">Convolutions per stage (≥ 1: the stride-2 one, then stride-1 ones).</param>
     /// <param name="normalization">Normalization after each convolution.</param>
-    /// <param name="coordinateChannels">Append x/y coordinate channels in [−1, 1] to the input of every convolution.</param>
+    /// <param name="coordinateChannels">Append x/y coordinate channels in [−1, 1] to the image.</param>
     /// <param name="head">How the last feature map becomes z.</param>
     /// <param name="headHiddenSizes">Hidden widths of the head's MLP (empty = one linear layer).</param>
     /// <param name="outputDimension">Size of z.</param>
@@ -84,7 +90,7 @@ public sealed class ImageEncoder : nn.Module<Tensor, Tensor>
         int extra = coordinateChannels ? 2 : 0, h = height, w = width, c = channels;
         void Add(int output, int stride)
         {
-            convs.Add(nn.Conv2d(c + extra, output, 3, stride: stride, padding: 0L, bias: normalization == ImageNormalization.None));
+            convs.Add(nn.Conv2d(c + (convs.Count == 0 ? extra : 0), output, 3, stride: stride, padding: 0L, bias: normalization == ImageNormalization.None));
             if (normalization == ImageNormalization.GroupNorm) norms.Add(new GroupNormalization(Groups(output), output));
             c = output;
         }
@@ -132,9 +138,8 @@ public sealed class ImageEncoder : nn.Module<Tensor, Tensor>
         var x = pixels.view(b, channels, height, width);
         for (int i = 0; i < convs.Count; i++)
         {
-            if (coordinates) x = torch.cat(new[] { x, Coordinates(b, x.shape[2], x.shape[3], x.dtype, x.device) }, 1);
-            // Zero padding applied explicitly: libtorch's own padding in a stride-1 convolution returned NaN input
-            // gradients on images with exact-zero regions (black backgrounds), measured in this repository.
+            if (coordinates && i == 0) x = torch.cat(new[] { x, Coordinates(b, x.shape[2], x.shape[3], x.dtype, x.device) }, 1);
+            // Zero padding applied explicitly (see remarks).
             x = convs[i].forward(nn.functional.pad(x, new long[] { 1, 1, 1, 1 }));
             if (norms.Count > 0) x = norms[i].forward(x);
             x = nn.functional.relu(x);
