@@ -48,8 +48,8 @@ public sealed class BoxesSample : Sample
         IoU ≤ 0.1, so crowded scenes hold fewer), drawn with SkiaSharp at 128×128 into the output folder (no download),
         read by ML.NET ImageAnalytics: LoadImages → ResizeImages(64×64) → ExtractPixels (planar RGB scaled to [0, 1]).
         The paper uses CLEVR (70,000 images, ResNet34 encoder, 100 epochs); this is a CPU-sized stand-in.
-        Models: the same library image encoder for both (ImageEncoderOptions: CoordConv x/y channels, stem + 3 stages
-        of two 3×3 convolutions with GroupNorm, 8×8 final map flattened → 256 → 64) and the DSPN decoder (T = 10,
+        Models: the same library image encoder for both (ImageEncoderOptions defaults: CoordConv x/y channels, three
+        3×3 stride-2 convolutions 32-64-128 with GroupNorm, the 8×8 final map flattened → 256 → 64) and the DSPN decoder (T = 10,
         η = 800, λ = 0.1, Huber inside L_repr as the reference code) vs the MLP decoder; Hungarian loss on
         (x1, y1, x2, y2, presence); batch 32, Adam 1e-3 with cosine decay.
         AP as in the paper's evaluation: every one of the N = 10 slots is a detection ranked by its presence.
@@ -91,7 +91,7 @@ public sealed class BoxesSample : Sample
             MaximumSetSize = maxShapes, Loss = SetLossKind.Hungarian, PairwiseCost = PairwiseCost.SquaredError, Decoder = decoder,
             // The library's spatial image encoder; the quick smoke test shrinks it.
             InputEncoder = ctx.Quick
-                ? new ImageEncoderOptions { Height = Side, Width = Side, StemChannels = 4, StageChannels = new[] { 4, 4, 4 }, HeadHiddenSizes = new[] { 16 } }
+                ? new ImageEncoderOptions { Height = Side, Width = Side, StageChannels = new[] { 8, 8, 8 }, HeadHiddenSizes = new[] { 16 } }
                 : new ImageEncoderOptions { Height = Side, Width = Side },
             Progress = ctx.Progress(label), CancellationToken = ctx.Cancellation,
         };

@@ -26,12 +26,14 @@ public sealed class ImageEncoderTests
         public float[] PredictedSetScore { get; set; } = Array.Empty<float>();
     }
 
-    private static ImageEncoderOptions Small(ImageEncoderHead head = ImageEncoderHead.Flatten) => new()
+    private static ImageEncoderOptions Small(ImageEncoderHead head = ImageEncoderHead.Flatten, ImageNormalization normalization = ImageNormalization.GroupNorm) => new()
     {
-        Height = Side, Width = Side, StemChannels = 4, StageChannels = new[] { 4, 8 }, HeadHiddenSizes = new[] { 8 }, Head = head,
+        Normalization = normalization,
+        Height = Side, Width = Side, StemChannels = 8, StageChannels = new[] { 8, 16 }, HeadHiddenSizes = new[] { 8 }, Head = head,
     };
 
-    // One bright square (side 3) per image in planar RGB; its box is the label.
+    // One bright square (side 3) on a grey background per image in planar RGB; its box is the label. (On an exactly black
+    // background libtorch's CPU convolutions returned non-finite gradients in some runs: see docs/set-prediction.md.)
     private static List<ImageRow> Rows(int count, int seed)
     {
         var rng = new Random(seed);
@@ -39,7 +41,7 @@ public sealed class ImageEncoderTests
         for (int i = 0; i < count; i++)
         {
             int x0 = rng.Next(0, Side - 3), y0 = rng.Next(0, Side - 3);
-            var pixels = new float[3 * Side * Side];
+            var pixels = Enumerable.Repeat(0.2f, 3 * Side * Side).ToArray();
             for (int c = 0; c < 3; c++)
                 for (int y = y0; y < y0 + 3; y++)
                     for (int x = x0; x < x0 + 3; x++) pixels[c * Side * Side + y * Side + x] = 1;
@@ -55,7 +57,7 @@ public sealed class ImageEncoderTests
         foreach (var head in Enum.GetValues<ImageEncoderHead>())
         {
             using var encoder = (ImageEncoder)Small(head).CreateEncoder(3 * Side * Side, 5);
-            Assert.AreEqual((8, 2, 2), encoder.FeatureMapShape, $"{head}: two stages halve 8×8 twice");
+            Assert.AreEqual((16, 2, 2), encoder.FeatureMapShape, $"{head}: two stages halve 8×8 twice");
             using var x = torch.rand(3, 3 * Side * Side);
             using var z = encoder.forward(x);
             CollectionAssert.AreEqual(new long[] { 3, 5 }, z.shape, head.ToString());
@@ -111,7 +113,7 @@ public sealed class ImageEncoderTests
         var test = ml.Data.LoadFromEnumerable(Rows(8, 3));
         SetPredictionOptions Options(SetDecoderOptions decoder) => new()
         {
-            Epochs = 2, BatchSize = 8, Seed = 1, MaximumSetSize = 2, InputEncoder = Small(ImageEncoderHead.SpatialSoftmax), Decoder = decoder,
+            Epochs = 2, BatchSize = 8, Seed = 1, MaximumSetSize = 2, InputEncoder = new ImageEncoderOptions { Height = Side, Width = Side, StemChannels = 0, ConvolutionsPerStage = 1, StageChannels = new[] { 8, 16 }, HeadHiddenSizes = new[] { 8 } }, Decoder = decoder,
         };
         var trainers = new (string Name, IEstimator<ITransformer> Trainer)[]
         {
@@ -123,8 +125,8 @@ public sealed class ImageEncoderTests
             var model = (SetML.Transforms.SetModelTransformer)trainer.Fit(train);
             var spec = (SetPredictionModelSpec)model.Spec;
             var encoderOptions = (ImageEncoderOptions)spec.InputEncoder!;
-            Assert.AreEqual(ImageEncoderHead.SpatialSoftmax, encoderOptions.Head, name);
-            CollectionAssert.AreEqual(new[] { 4, 8 }, encoderOptions.StageChannels, name);
+            Assert.AreEqual(ImageEncoderHead.Flatten, encoderOptions.Head, name);
+            CollectionAssert.AreEqual(new[] { 8, 16 }, encoderOptions.StageChannels, name);
             spec.PresenceThreshold = 0;   // every slot with its presence: the ranking object-detection AP reads
             var before = ml.Data.CreateEnumerable<Prediction>(model.Transform(test), false).ToList();
             var path = Path.Combine(Path.GetTempPath(), $"setml-image-encoder-{name}-{Environment.ProcessId}.zip");
@@ -133,7 +135,7 @@ public sealed class ImageEncoderTests
             File.Delete(path);
             var loadedSpec = (SetPredictionModelSpec)loaded.Spec;
             Assert.AreEqual(0, loadedSpec.PresenceThreshold, name);
-            Assert.AreEqual(ImageEncoderHead.SpatialSoftmax, ((ImageEncoderOptions)loadedSpec.InputEncoder!).Head, name);
+            Assert.AreEqual(1, ((ImageEncoderOptions)loadedSpec.InputEncoder!).ConvolutionsPerStage, name);
             var after = ml.Data.CreateEnumerable<Prediction>(loaded.Transform(test), false).ToList();
             for (int i = 0; i < before.Count; i++)
             {
