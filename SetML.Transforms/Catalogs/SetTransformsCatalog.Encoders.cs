@@ -21,8 +21,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="SlotSetEncoderOptions"/>.</param>
     public static SetFeaturizerEstimator SlotSetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, SlotSetEncoderOptions>(new SlotSetEncoderOptions(), nameof(SlotSetEncoder)));
+        => Featurizer<SlotSetEncoderOptions>(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, options);
 
     /// <summary>The SlotSetEncoder featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -35,8 +34,7 @@ public static partial class SetTransformsCatalog
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
     public static SetFeaturizerEstimator SlotSetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.SlotSetEncoder(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        => catalog.SlotSetEncoder(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
 
     /// <summary>A learned FSPool featurizer (Zhang et al. 2019): ρ(FSPool(φ(x))). See <c>SlotSetEncoder</c> for the parameters.</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -47,8 +45,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="FSPoolOptions"/>.</param>
     public static SetFeaturizerEstimator FSPool(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, FSPoolOptions>(new FSPoolOptions(), nameof(FSPool)));
+        => Featurizer<FSPoolOptions>(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, options);
 
     /// <summary>The FSPool featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -61,8 +58,7 @@ public static partial class SetTransformsCatalog
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
     public static SetFeaturizerEstimator FSPool(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.FSPool(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        => catalog.FSPool(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
 
     /// <summary>A learned Janossy-pooling featurizer (Murphy et al. 2019): k-ary or π-SGD. See <c>SlotSetEncoder</c> for the parameters.</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -73,8 +69,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="JanossyOptions"/>.</param>
     public static SetFeaturizerEstimator Janossy(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, JanossyOptions>(new JanossyOptions(), nameof(Janossy)));
+        => Featurizer<JanossyOptions>(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, options);
 
     /// <summary>The Janossy featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -87,8 +82,7 @@ public static partial class SetTransformsCatalog
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
     public static SetFeaturizerEstimator Janossy(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.Janossy(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        => catalog.Janossy(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
 
     /// <summary>A learned relation-network featurizer (Santoro et al. 2017): f(Σ_{i,j} g(x_i, x_j)). See <c>SlotSetEncoder</c> for the parameters.</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -99,8 +93,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="RelationNetworkOptions"/>.</param>
     public static SetFeaturizerEstimator RelationNetwork(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, RelationNetworkOptions>(new RelationNetworkOptions(), nameof(RelationNetwork)));
+        => Featurizer<RelationNetworkOptions>(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, options);
 
     /// <summary>The RelationNetwork featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -113,8 +106,7 @@ public static partial class SetTransformsCatalog
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
     public static SetFeaturizerEstimator RelationNetwork(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.RelationNetwork(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        => catalog.RelationNetwork(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
 
     /// <summary>
     /// A learned dot-product attention-pooling featurizer (the Set Transformer paper's "rFF + Dotprod" baseline).
@@ -128,8 +120,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="AttentionPoolingOptions"/>.</param>
     public static SetFeaturizerEstimator AttentionPooling(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, AttentionPoolingOptions>(new AttentionPoolingOptions(), nameof(AttentionPooling)));
+        => Featurizer<AttentionPoolingOptions>(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, options);
 
     /// <summary>The AttentionPooling featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -142,8 +133,7 @@ public static partial class SetTransformsCatalog
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
     public static SetFeaturizerEstimator AttentionPooling(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.AttentionPooling(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        => catalog.AttentionPooling(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
 
     /// <summary>
     /// A learned "rFFp + Pooling" featurizer: permutation-equivariant rFFp-mean/rFFp-max layers (Deep Sets eq. 4), pooling
@@ -157,8 +147,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="EquivariantDeepSetsOptions"/>.</param>
     public static SetFeaturizerEstimator EquivariantDeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, EquivariantDeepSetsOptions>(new EquivariantDeepSetsOptions(), nameof(EquivariantDeepSets)));
+        => Featurizer<EquivariantDeepSetsOptions>(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, options);
 
     /// <summary>The EquivariantDeepSets featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -171,8 +160,7 @@ public static partial class SetTransformsCatalog
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
     public static SetFeaturizerEstimator EquivariantDeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.EquivariantDeepSets(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        => catalog.EquivariantDeepSets(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
 
     /// <summary>
     /// A non-learned set featurizer: per-feature sum/mean/max/min and the element count of each set, concatenated in the

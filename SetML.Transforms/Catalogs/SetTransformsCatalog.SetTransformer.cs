@@ -21,8 +21,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="SetTransformerOptions"/>.</param>
     public static SetFeaturizerEstimator SetTransformer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, SetTransformerOptions>(new SetTransformerOptions(), "SetTransformer"));
+        => Featurizer<SetTransformerOptions>(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, options);
 
     /// <summary>The SetTransformer featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -35,6 +34,5 @@ public static partial class SetTransformsCatalog
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
     public static SetFeaturizerEstimator SetTransformer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.SetTransformer(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        => catalog.SetTransformer(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using SetML.Models;
@@ -25,8 +26,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="DeepSetsOptions"/>.</param>
     public static SetFeaturizerEstimator DeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, DeepSetsOptions>(new DeepSetsOptions(), nameof(DeepSets)));
+        => Featurizer<DeepSetsOptions>(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, options);
 
     /// <summary>The DeepSets featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -39,8 +39,7 @@ public static partial class SetTransformsCatalog
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
     public static SetFeaturizerEstimator DeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.DeepSets(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        => catalog.DeepSets(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
 
     /// <summary>
     /// A learned set featurizer with any encoder (<c>options.Encoder</c>; Deep Sets when null). See <c>DeepSets</c>.
@@ -53,8 +52,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options.</param>
     public static SetFeaturizerEstimator SetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, SetEncoderOptions>(new DeepSetsOptions(), nameof(SetEncoder)));
+        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, SimpleArguments.AnyEncoder(options));
 
     /// <summary>The SetEncoder featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -67,8 +65,21 @@ public static partial class SetTransformsCatalog
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
     public static SetFeaturizerEstimator SetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.SetEncoder(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        => catalog.SetEncoder(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
+
+    /// <summary>
+    /// The featurizer of an <c>Options</c> overload named after an encoder (<paramref name="method"/>): a new
+    /// <typeparamref name="TEncoder"/> when <c>options.Encoder</c> is null, another encoder type is an error.
+    /// </summary>
+    internal static SetFeaturizerEstimator Featurizer<TEncoder>(TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        int elementDimension, string? labelColumnName, SetFeaturizerOptions options, [CallerMemberName] string method = "")
+        where TEncoder : SetEncoderOptions, new()
+        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
+            SimpleArguments.Encoder<SetFeaturizerOptions, TEncoder>(options, method));
+
+    /// <summary>The options of a simple-arguments featurizer overload (null = the default of <see cref="SetTrainingOptions"/>).</summary>
+    private static SetFeaturizerOptions Simple(int? epochs, int? batchSize, double? learningRate)
+        => SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate);
 
     internal static SetFeaturizerEstimator Featurizer(TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)

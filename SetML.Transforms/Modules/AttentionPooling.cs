@@ -29,19 +29,14 @@ namespace SetML.Modules
         public AttentionPoolingEncoder(int inputDimension, AttentionPoolingOptions options) : base(nameof(AttentionPoolingEncoder))
         {
             ArgumentNullException.ThrowIfNull(options);
-            IReadOnlyList<int> phiHidden = options.PhiHiddenSizes;
-            var latentDimension = options.LatentDimension;
-            var attentionDimension = options.AttentionDimension;
-            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
-            var outputDimension = options.EmbeddingDimension;
-            var activation = options.Activation;
-            phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
-            key = nn.Linear(latentDimension, attentionDimension, hasBias: false);
-            query = nn.Parameter(torch.randn(attentionDimension).MulScalar(1.0 / Math.Sqrt(attentionDimension)));
-            rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation);
-            scale = 1.0 / Math.Sqrt(attentionDimension);
+            int attention = options.AttentionDimension;
+            phi = new Mlp(inputDimension, options.PhiHiddenSizes, options.LatentDimension, options.Activation, activateLast: true);
+            key = nn.Linear(options.LatentDimension, attention, hasBias: false);
+            scale = 1.0 / Math.Sqrt(attention);
+            query = nn.Parameter(torch.randn(attention).MulScalar(scale));
+            rho = new Mlp(options.LatentDimension, options.RhoHiddenSizes, options.EmbeddingDimension, options.Activation);
             InputDimension = inputDimension;
-            OutputDimension = outputDimension;
+            OutputDimension = options.EmbeddingDimension;
             RegisterComponents();
         }
 
@@ -107,8 +102,9 @@ namespace SetML.Models
 
         /// <inheritdoc />
         public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
-            => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
-               + batch * setSize * (AttentionDimension + 5.0) * ForwardMemory.FloatBytes + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+            // Keys, scores, masked scores, softmax and weights per element: about AttentionDimension + 5 floats each.
+            => ForwardMemory.PhiPoolRho(batch, setSize, elementDimension, PhiHiddenSizes, LatentDimension,
+                batch * setSize * (AttentionDimension + 5.0) * ForwardMemory.FloatBytes, RhoHiddenSizes, EmbeddingDimension);
 
         /// <inheritdoc />
         public override string MemoryGrowth => "linear in the set size";

@@ -108,8 +108,8 @@ namespace SetML.Models
 
         /// <inheritdoc />
         public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
-            => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
-               + ForwardMemory.Pooling(batch, setSize, LatentDimension) + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+            => ForwardMemory.PhiPoolRho(batch, setSize, elementDimension, PhiHiddenSizes, LatentDimension,
+                ForwardMemory.Pooling(batch, setSize, LatentDimension), RhoHiddenSizes, EmbeddingDimension);
 
         /// <inheritdoc />
         public override string MemoryGrowth => "linear in the set size";

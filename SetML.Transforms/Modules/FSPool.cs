@@ -76,18 +76,12 @@ namespace SetML.Modules
         public FSPoolEncoder(int inputDimension, FSPoolOptions options) : base(nameof(FSPoolEncoder))
         {
             ArgumentNullException.ThrowIfNull(options);
-            IReadOnlyList<int> phiHidden = options.PhiHiddenSizes;
-            var latentDimension = options.LatentDimension;
-            var pieces = options.Pieces;
-            if (pieces < 1) throw new ArgumentException("Pieces must be ≥ 1.", nameof(options));
-            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
-            var outputDimension = options.EmbeddingDimension;
-            var activation = options.Activation;
-            phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
-            pool = new FSPool(latentDimension, pieces);
-            rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation);
+            if (options.Pieces < 1) throw new ArgumentException("Pieces must be ≥ 1.", nameof(options));
+            phi = new Mlp(inputDimension, options.PhiHiddenSizes, options.LatentDimension, options.Activation, activateLast: true);
+            pool = new FSPool(options.LatentDimension, options.Pieces);
+            rho = new Mlp(options.LatentDimension, options.RhoHiddenSizes, options.EmbeddingDimension, options.Activation);
             InputDimension = inputDimension;
-            OutputDimension = outputDimension;
+            OutputDimension = options.EmbeddingDimension;
             RegisterComponents();
         }
 
@@ -138,8 +132,8 @@ namespace SetML.Models
         /// <inheritdoc />
         public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
             // φ; then per element and channel: masked copy, sorted values, sort indices (int64), masked, and the piecewise weights (~6 tensors).
-            => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
-               + batch * setSize * LatentDimension * 11.0 * ForwardMemory.FloatBytes + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+            => ForwardMemory.PhiPoolRho(batch, setSize, elementDimension, PhiHiddenSizes, LatentDimension,
+                batch * setSize * LatentDimension * 11.0 * ForwardMemory.FloatBytes, RhoHiddenSizes, EmbeddingDimension);
 
         /// <inheritdoc />
         public override string MemoryGrowth => "linear in the set size (plus a sort)";
