@@ -37,8 +37,8 @@ sets, 5 epochs (the paper: 200,000 batches of 32 freshly drawn sets, Adam 1e-4).
 Elements: each image enters the set as its pixel vector (average-pooled to 14×14 = 196 values), read from the IDX files
 and standardized per pixel by the trainer (SetModelOptions.NormalizeSetElements, the default); the images do not go
 through ML.NET ImageAnalytics (LoadImages/ResizeImages/ExtractPixels work on one image per row, and a set column needs
-all images of a set in one row, which ImageAnalytics has no step for). The per-image network is an MLP 196 → 256 → 128
-in every model (the paper's is a 4-layer CNN).
+all images of a set in one row, which ImageAnalytics has no step for). Each image passes layers 196 → 256 → 128 in
+every model (an MLP; equivariant layers in rFFp-mean); the paper's models read it through a 4-layer CNN.
 Models, all width 128 (SetML's default Set Transformer width; the paper's Table 7 has 64), trained with
 mlContext.Regression.Trainers.SetPoissonRegression with SetML's default training options (Adam 1e-3, cosine schedule,
 batch 32, head MLP [64]), same epochs and seed:
@@ -86,7 +86,8 @@ SAB + Pooling 0.5659, rFF + PMA 0.4572, SAB + PMA 0.6037.";
         var testSets = Enumerable.Range(0, nTest).Select(_ => ImageSets.UniqueCount(testImages, testByClass, pool, rng)).ToList();
         ctx.Out.WriteLine($"{trainSets.Count} training and {testSets.Count} test sets of 6–10 images ({d} pixels each).");
 
-        // The same per-image MLP 196 → 256 → 128 and width 128 (SetML's default Set Transformer width) in every model.
+        // The same per-image widths 196 → 256 → 128 (rFFp-mean: equivariant layers) and width 128 (SetML's default Set
+        // Transformer width) in every model.
         int[] perImage = ctx.Quick ? new[] { 32, 16 } : new[] { 256, 128 };
         int width = ctx.Quick ? 16 : 128;
         var models = new List<(string Name, string PaperName, SetEncoderOptions Encoder)>
