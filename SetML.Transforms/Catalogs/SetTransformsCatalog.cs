@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using SetML.Models;
+using SetML.Modules;
 using SetML.Training;
 using SetML.Transforms;
 
@@ -37,9 +38,15 @@ public static partial class SetTransformsCatalog
     /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
     /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    /// <param name="pooling"><see cref="DeepSetsOptions.Pooling"/> (sum, mean, max or min over the elements); null = its default, sum.</param>
     public static SetFeaturizerEstimator DeepSets(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.DeepSets(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null,
+        PoolingKind? pooling = null)
+    {
+        var encoder = new DeepSetsOptions();
+        if (pooling is PoolingKind p) encoder.Pooling = p;
+        return catalog.DeepSets(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate, encoder));
+    }
 
     /// <summary>
     /// A learned set featurizer with any encoder (<c>options.Encoder</c>; Deep Sets when null). See <c>DeepSets</c>.
@@ -63,9 +70,11 @@ public static partial class SetTransformsCatalog
     /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
     /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    /// <param name="encoder">The encoder and its options (<see cref="SetModelOptions.Encoder"/>); null = Deep Sets with its defaults.</param>
     public static SetFeaturizerEstimator SetEncoder(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.SetEncoder(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate));
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null,
+        SetEncoderOptions? encoder = null)
+        => catalog.SetEncoder(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate, encoder));
 
     /// <summary>
     /// The featurizer of an <c>Options</c> overload named after an encoder (<paramref name="method"/>): a new
@@ -77,9 +86,16 @@ public static partial class SetTransformsCatalog
         => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
             SimpleArguments.Encoder<SetFeaturizerOptions, TEncoder>(options, method));
 
-    /// <summary>The options of a simple-arguments featurizer overload (null = the default of <see cref="SetTrainingOptions"/>).</summary>
-    private static SetFeaturizerOptions Simple(int? epochs, int? batchSize, double? learningRate)
-        => SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate);
+    /// <summary>
+    /// The options of a simple-arguments featurizer overload (null = the default of <see cref="SetTrainingOptions"/>) with
+    /// <paramref name="encoder"/>, which that overload has built from its encoder arguments.
+    /// </summary>
+    private static SetFeaturizerOptions Simple(int? epochs, int? batchSize, double? learningRate, SetEncoderOptions? encoder)
+    {
+        var options = SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate);
+        options.Encoder = encoder;
+        return options;
+    }
 
     internal static SetFeaturizerEstimator Featurizer(TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
