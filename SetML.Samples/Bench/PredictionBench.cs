@@ -88,7 +88,7 @@ public sealed class PredictionBench : BenchSection
     }
 
     /// <summary>Sets of 33 points in [0, 1]³; the class is the sum of the first coordinates, in three bands.</summary>
-    private static List<Row> Rows(int count)
+    internal static List<Row> Rows(int count)
     {
         var rng = new Random(0);
         return Enumerable.Range(0, count).Select(_ =>

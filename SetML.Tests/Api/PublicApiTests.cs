@@ -72,7 +72,7 @@ public sealed class PublicApiTests
     /// <summary>
     /// Issue 14: as in ML.NET, every learned trainer and featurizer of the catalogs has a simple-arguments overload
     /// (epochs, batchSize, learningRate) and an overload taking its options class, and the two agree on every other
-    /// parameter (same names, same order).
+    /// parameter (same names, same order); encoder hyper-parameters a simple overload adds come last, optional with default null.
     /// </summary>
     [TestMethod]
     public void EveryCatalogTrainerHasSimpleAndOptionsOverloads()
@@ -93,10 +93,15 @@ public sealed class PublicApiTests
             learned++;
             var simple = g.Where(m => m.GetParameters().Select(p => p.Name).Intersect(new[] { "epochs", "batchSize", "learningRate" }).Count() == 3).ToList();
             if (withOptions.Count != 1 || simple.Count != 1) { problems.Add($"{g.Key.DeclaringType!.Name}.{g.Key.Name}: {withOptions.Count} options and {simple.Count} simple overloads"); continue; }
-            var common = withOptions[0].GetParameters().Where(p => !IsOptions(p)).Select(p => p.Name);
-            var simpleCommon = simple[0].GetParameters().Select(p => p.Name).Where(n => n is not ("epochs" or "batchSize" or "learningRate"));
+            var common = withOptions[0].GetParameters().Where(p => !IsOptions(p)).Select(p => p.Name).ToList();
+            var simpleParameters = simple[0].GetParameters();
+            var simpleCommon = simpleParameters.Take(common.Count + 3).Select(p => p.Name).Where(n => n is not ("epochs" or "batchSize" or "learningRate"));
             if (!common.SequenceEqual(simpleCommon))
                 problems.Add($"{g.Key.DeclaringType!.Name}.{g.Key.Name}: ({string.Join(", ", common)}) vs ({string.Join(", ", simpleCommon)})");
+            // A simple overload may add the model's key hyper-parameters after learningRate (as FastTree has numberOfLeaves):
+            // optional, null = the options default, so existing calls keep compiling and meaning the same.
+            foreach (var extra in simpleParameters.Skip(common.Count + 3).Where(p => !p.HasDefaultValue || p.DefaultValue != null))
+                problems.Add($"{g.Key.DeclaringType!.Name}.{g.Key.Name}: '{extra.Name}' after learningRate must be optional with default null");
         }
         Assert.IsEmpty(problems, string.Join("\n", problems));
         Assert.IsTrue(learned >= 20, $"only {learned} learned catalog methods found");

@@ -18,7 +18,7 @@ public sealed class SetTransformerTests
 {
     private const double Tolerance = 1e-5;
 
-    private static SetTransformerEncoder Encoder(bool induced, bool layerNorm, int seeds = 2, int seed = 7)
+    private static SetTransformerEncoder Encoder(bool induced, bool layerNorm, int seeds = 2, int seed = 7, int[]? elementHidden = null)
     {
         lock (TorchRuntime.InitializationLock)
         {
@@ -26,6 +26,7 @@ public sealed class SetTransformerTests
             var e = (SetTransformerEncoder)new SetTransformerOptions
             {
                 UseInducedPoints = induced, InducingPoints = 3, Width = 16, Heads = 4, Seeds = seeds, LayerNorm = layerNorm,
+                ElementHiddenSizes = elementHidden ?? Array.Empty<int>(),
             }.CreateEncoder(3);
             e.eval();
             return e;
@@ -213,6 +214,38 @@ public sealed class SetTransformerTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void ElementNetworkFeedsTheAttentionAndKeepsTheSymmetries(bool induced)
+    {
+        using var e = Encoder(induced, layerNorm: true, elementHidden: new[] { 12, 5 });
+        var names = e.named_parameters().Select(p => WeightArchive.StableName(e, p.name)).ToList();
+        CollectionAssert.IsSubsetOf(new[] { "encoder.element_rff.layers.0.weight", "encoder.element_rff.layers.1.weight" }, names);
+        var first = e.named_parameters().Single(p => WeightArchive.StableName(e, p.name) == "encoder.element_rff.layers.0.weight").parameter;
+        CollectionAssert.AreEqual(new long[] { 12, 3 }, first.shape, "the element rFF reads the d_x = 3 inputs");
+        var firstBlock = e.named_parameters().First(p => WeightArchive.StableName(e, p.name) is var n && n.Contains("blocks.0.") && n.EndsWith("fc_k.weight")).parameter;
+        Assert.AreEqual(5L, firstBlock.shape[1], "the first attention block reads the element rFF's 5 outputs");
+
+        // invariance, and every set of a ragged batch gets its own embedding
+        var sets = RandomSets(8, 6, 1, 4);
+        var rng = new Random(2);
+        var permuted = sets.Select(s => Permute(s, Enumerable.Range(0, s.Length / 3).OrderBy(_ => rng.Next()).ToArray(), 3)).ToList();
+        var batch = Embed(e, sets, minimumLength: 9);
+        Assert.IsTrue(MaxAbsDiff(batch, Embed(e, permuted)) <= Tolerance, "permutation invariant");
+        int dim = e.OutputDimension;
+        for (int i = 0; i < sets.Count; i++)
+            Assert.IsTrue(MaxAbsDiff(batch.AsSpan(i * dim, dim).ToArray(), Embed(e, new[] { sets[i] })) <= Tolerance, $"set {i} changed by padding/batching");
+
+        // without the element rFF the same seed gives a different network (the option is not ignored)
+        using var plain = Encoder(induced, layerNorm: true);
+        Assert.IsTrue(MaxAbsDiff(batch, Embed(plain, sets, minimumLength: 9)) > 1e-3);
+
+        var ex = Assert.ThrowsExactly<ArgumentException>(() => new SetTransformerOptions { ElementHiddenSizes = new[] { 8, 0 } }.CreateEncoder(2));
+        Assert.AreEqual("ElementHiddenSizes", ex.ParamName);
+        Assert.AreEqual(0, new SetTransformerOptions().ElementHiddenSizes.Length, "default: no element network (the paper's point-cloud encoder)");
+    }
+
+    [TestMethod]
     public void SetTransformerIsNotMiniBatchConsistent()
     {
         Assert.IsFalse(new SetTransformerOptions().IsMiniBatchConsistent);
@@ -292,14 +325,20 @@ public sealed class SetTransformerTests
     }
 
     [TestMethod]
-    public void FeaturizerWithSdcaSavesAndLoadsWithIdenticalPredictions()
+    [DataRow(false)]
+    [DataRow(true)]
+    public void FeaturizerWithSdcaSavesAndLoadsWithIdenticalPredictions(bool elementNetwork)
     {
         var ml = new MLContext(0);
         var train = ml.Data.LoadFromEnumerable(MaxRows(256, 2));
         var test = ml.Data.LoadFromEnumerable(MaxRows(40, 3));
         var options = new SetFeaturizerOptions
         {
-            Epochs = 3, BatchSize = 32, Encoder = new SetTransformerOptions { Width = 16, Heads = 2, Layers = 1, Seeds = 2, UseInducedPoints = true, InducingPoints = 4 },
+            Epochs = 3, BatchSize = 32, Encoder = new SetTransformerOptions
+            {
+                Width = 16, Heads = 2, Layers = 1, Seeds = 2, UseInducedPoints = true, InducingPoints = 4,
+                ElementHiddenSizes = elementNetwork ? new[] { 8 } : Array.Empty<int>(),
+            },
         };
         var pipeline = ml.Transforms.SetTransformer("Features", "Set", 1, "Label", options)
             .Append(ml.Regression.Trainers.Sdca("Label", "Features", maximumNumberOfIterations: 5));

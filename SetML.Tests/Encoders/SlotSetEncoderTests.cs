@@ -15,8 +15,8 @@ namespace SetML.Tests.Encoders;
 [TestClass]
 public sealed class SlotSetEncoderTests
 {
-    private static SlotSetEncoder Create(PoolingKind g, SlotInitialization init, int[]? slotCounts = null, int phi = 8, int seed = 1)
-        => EncoderChecks.Seeded(seed, () => new SlotSetEncoder(3, new SlotSetEncoderOptions { PhiHiddenSizes = new[] { 8 }, PhiOutputDimension = phi, SlotCounts = slotCounts ?? new[] { 4 }, SlotDimension = 8, AttentionDimension = 6, Aggregation = g, SlotInitialization = init, SlotSeed = 7, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 5 }));
+    private static SlotSetEncoder Create(PoolingKind g, SlotInitialization init, int[]? slotCounts = null, int phi = 8, int seed = 1, bool outputLayerNorm = true)
+        => EncoderChecks.Seeded(seed, () => new SlotSetEncoder(3, new SlotSetEncoderOptions { PhiHiddenSizes = new[] { 8 }, PhiOutputDimension = phi, SlotCounts = slotCounts ?? new[] { 4 }, SlotDimension = 8, AttentionDimension = 6, Aggregation = g, SlotInitialization = init, SlotSeed = 7, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 5, OutputLayerNorm = outputLayerNorm }));
 
     [TestMethod]
     public void MatchesPyTorchFixture_AllAggregations()
@@ -66,6 +66,42 @@ public sealed class SlotSetEncoderTests
         EncoderChecks.All(hierarchical);
         using var raw = Create(PoolingKind.Sum, SlotInitialization.Random, phi: 0);       // no φ: SSE on the raw elements
         EncoderChecks.All(raw);
+        foreach (var g in new[] { PoolingKind.Sum, PoolingKind.Max })                      // the paper's Algorithm 2 exactly
+        {
+            using var plain = Create(g, SlotInitialization.Random, new[] { 4, 2 }, outputLayerNorm: false);
+            EncoderChecks.All(plain);
+        }
+    }
+
+    [TestMethod]
+    public void OutputLayerNorm_NormalisesEachMergedSlot_AndOldSpecsLoadWithout()
+    {
+        using var layer = EncoderChecks.Seeded(2, () => new SlotSetEncoderLayer(3, 4, 8, 6, PoolingKind.Sum, SlotInitialization.Deterministic, outputLayerNorm: true));
+        using var plain = EncoderChecks.Seeded(2, () => new SlotSetEncoderLayer(3, 4, 8, 6, PoolingKind.Sum, SlotInitialization.Deterministic));
+        Assert.IsTrue(layer.OutputLayerNorm);
+        Assert.IsFalse(plain.OutputLayerNorm);
+        layer.eval(); plain.eval();
+        using var _ = torch.no_grad();
+        using var x = torch.randn(2, 9, 3);
+        using var mask = torch.ones(2, 9, dtype: ScalarType.Bool);
+        using var normalised = layer.forward(x, mask);
+        using var raw = plain.forward(x, mask);                      // same seed → same q, k, v; the LayerNorm adds no draw
+        using var mean = normalised.mean(new long[] { -1 });
+        using var std = normalised.std(-1, unbiased: false);
+        Assert.IsTrue(mean.abs().max().item<float>() < 1e-5, "each slot has mean 0 over d̂");
+        Assert.IsTrue(std.SubScalar(1.0).abs().max().item<float>() < 1e-3, "each slot has unit variance over d̂");
+        using var expected = nn.functional.layer_norm(raw, new long[] { 6 });
+        Assert.IsTrue(expected.sub(normalised).abs().max().item<float>() < 1e-5, "the LayerNorm of the paper's slots");
+
+        var options = new SlotSetEncoderOptions();
+        Assert.IsTrue(options.OutputLayerNorm, "new encoders normalise their output slots");
+        var json = SpecJson.Serialize<SetEncoderOptions>(options);
+        StringAssert.Contains(json, "\"$version\":2");
+        Assert.IsTrue(((SlotSetEncoderOptions)SpecJson.Deserialize<SetEncoderOptions>(json)).OutputLayerNorm);
+        // A spec saved by SetML before the option existed (component version 1, no member) keeps the paper's plain slots.
+        var v1 = json.Replace("\"$version\":2", "\"$version\":1").Replace(",\"OutputLayerNorm\":true", "");
+        Assert.AreNotEqual(json, v1);
+        Assert.IsFalse(((SlotSetEncoderOptions)SpecJson.Deserialize<SetEncoderOptions>(v1)).OutputLayerNorm);
     }
 
     [TestMethod]

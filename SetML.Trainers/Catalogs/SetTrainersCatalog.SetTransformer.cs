@@ -16,8 +16,7 @@ public static partial class SetTrainersCatalog
     /// <param name="options">Training options; <c>options.Encoder</c> null or a <see cref="SetTransformerOptions"/>.</param>
     public static SetRegressionTrainer SetTransformer(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName, string setColumnName, int elementDimension, SetRegressionOptions options)
-        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension,
-            SimpleArguments.Required(options).WithEncoder<SetRegressionOptions, SetTransformerOptions>(new SetTransformerOptions(), "SetTransformer"));
+        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension, SimpleArguments.Encoder<SetRegressionOptions, SetTransformerOptions>(options));
 
     /// <summary>Set Transformer regression with default options except those given. Output: <c>Score</c>.</summary>
     /// <param name="catalog">The regression trainers catalog.</param>

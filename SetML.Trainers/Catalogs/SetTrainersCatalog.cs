@@ -27,8 +27,7 @@ public static partial class SetTrainersCatalog
     /// <param name="options">Training and encoder options.</param>
     public static SetRegressionTrainer SetRegression(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName, string setColumnName, int elementDimension, SetRegressionOptions options)
-        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension,
-            SimpleArguments.Required(options).WithEncoder<SetRegressionOptions, SetEncoderOptions>(new DeepSetsOptions(), nameof(SetRegression)));
+        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension, SimpleArguments.AnyEncoder(options));
 
     /// <summary>Set regression with a Deep Sets encoder and default options except those given. Output: <c>Score</c>.</summary>
     /// <param name="catalog">The regression trainers catalog.</param>
@@ -50,8 +49,7 @@ public static partial class SetTrainersCatalog
     /// <param name="options">Training options; <c>options.Encoder</c> null or a <see cref="DeepSetsOptions"/>.</param>
     public static SetRegressionTrainer DeepSets(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName, string setColumnName, int elementDimension, SetRegressionOptions options)
-        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension,
-            SimpleArguments.Required(options).WithEncoder<SetRegressionOptions, DeepSetsOptions>(new DeepSetsOptions(), nameof(DeepSets)));
+        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension, SimpleArguments.Encoder<SetRegressionOptions, DeepSetsOptions>(options));
 
     /// <summary>Deep Sets regression with default options except those given. Output: <c>Score</c>.</summary>
     /// <param name="catalog">The regression trainers catalog.</param>
@@ -73,8 +71,7 @@ public static partial class SetTrainersCatalog
     /// <param name="options">Training and encoder options.</param>
     public static SetPoissonRegressionTrainer SetPoissonRegression(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName, string setColumnName, int elementDimension, SetModelOptions options)
-        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension,
-            SimpleArguments.Required(options).WithEncoder<SetModelOptions, SetEncoderOptions>(new DeepSetsOptions(), nameof(SetPoissonRegression)));
+        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension, SimpleArguments.AnyEncoder(options));
 
     /// <summary>Poisson count regression with a Deep Sets encoder and default options except those given.</summary>
     /// <param name="catalog">The regression trainers catalog.</param>
@@ -96,8 +93,7 @@ public static partial class SetTrainersCatalog
     /// <param name="options">Training and encoder options.</param>
     public static SetBinaryClassificationTrainer SetClassification(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName, string setColumnName, int elementDimension, SetModelOptions options)
-        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension,
-            SimpleArguments.Required(options).WithEncoder<SetModelOptions, SetEncoderOptions>(new DeepSetsOptions(), nameof(SetClassification)));
+        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension, SimpleArguments.AnyEncoder(options));
 
     /// <summary>Binary set classification with a Deep Sets encoder and default options except those given.</summary>
     /// <param name="catalog">The binary classification trainers catalog.</param>
@@ -119,8 +115,7 @@ public static partial class SetTrainersCatalog
     /// <param name="options">Training and encoder options.</param>
     public static SetMulticlassClassificationTrainer SetClassification(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName, string setColumnName, int elementDimension, SetModelOptions options)
-        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension,
-            SimpleArguments.Required(options).WithEncoder<SetModelOptions, SetEncoderOptions>(new DeepSetsOptions(), nameof(SetClassification)));
+        => new(MLNetInternals.GetEnvironment(catalog), labelColumnName, setColumnName, elementDimension, SimpleArguments.AnyEncoder(options));
 
     /// <summary>Multiclass set classification with a Deep Sets encoder and default options except those given.</summary>
     /// <param name="catalog">The multiclass classification trainers catalog.</param>

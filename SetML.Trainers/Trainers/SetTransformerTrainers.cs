@@ -111,7 +111,8 @@ public sealed class SetToSetTrainer : IEstimator<SetModelTransformer>
     {
         private readonly List<float[]> _sets = new(), _labels = new();
         private SetToSetModelSpec _spec = null!;
-        private int LabelDimension => t._task == SetToSetTask.Regression ? t._outputs : 1;
+        private readonly PerElementTask _rules = PerElementTask.For(t._task);
+        private int LabelDimension => _rules.LabelDimension(t._outputs);
 
         protected override SetToSetModelSpec CreateSpec(DataViewSchema schema)
         {
@@ -143,10 +144,7 @@ public sealed class SetToSetTrainer : IEstimator<SetModelTransformer>
                 if (labels[i].Length / LabelDimension != sets[i].Length / t._d)
                     throw new SetColumnException(t._label, i, SetRule.LabelValue,
                         $"the label set has {labels[i].Length / LabelDimension} elements but the input set '{t._set}' has {sets[i].Length / t._d}; a set → set label needs one target per element");
-                if (t._task == SetToSetTask.Classification)
-                    foreach (var c in labels[i])
-                        if (c < 0 || c >= t._outputs || c != MathF.Floor(c))
-                            throw new SetColumnException(t._label, i, SetRule.LabelValue, $"the class index {c} is not an integer in 0..{t._outputs - 1}");
+                _rules.CheckLabel(t._label, i, labels[i], t._outputs);
             }
             _sets.AddRange(sets);
             _labels.AddRange(labels);
@@ -163,7 +161,7 @@ public sealed class SetToSetTrainer : IEstimator<SetModelTransformer>
                 spec.Inputs[0].Normalization = SetElementNormalization.Compute(trainingRows.Select(i => _sets[i]).ToList(), t._d);
                 spec.Inputs[0].Normalization!.ApplyInPlace(_sets);
             }
-            if (t._task == SetToSetTask.Regression && t._options.NormalizeRegressionLabel)
+            if (_rules.HasRealLabel && t._options.NormalizeRegressionLabel)
             {
                 spec.LabelNormalization = SetElementNormalization.Compute(trainingRows.Select(i => _labels[i]).ToList(), LabelDimension);
                 spec.LabelNormalization.ApplyInPlace(_labels);
@@ -175,8 +173,7 @@ public sealed class SetToSetTrainer : IEstimator<SetModelTransformer>
             var (x, mask) = SetBatch.Pad(rows.Select(i => _sets[i]).ToList(), t._d, device);
             var (y, _) = SetBatch.Pad(rows.Select(i => _labels[i]).ToList(), LabelDimension, device, (int)x.shape[1]);
             var output = network.forward(x, mask);
-            var target = t._task == SetToSetTask.Regression ? y : y.squeeze(-1).to(ScalarType.Int64);
-            return _spec.Loss(output, target, mask);
+            return _spec.Loss(output, _rules.Target(y), mask);
         }
     }
 

@@ -21,8 +21,7 @@ public static partial class SetTransformsCatalog
     /// <param name="options">Training and encoder options; <c>options.Encoder</c> may be null or a <see cref="SetTransformerOptions"/>.</param>
     public static SetFeaturizerEstimator SetTransformer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         int elementDimension, string? labelColumnName, SetFeaturizerOptions options)
-        => Featurizer(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Required(options).WithEncoder<SetFeaturizerOptions, SetTransformerOptions>(new SetTransformerOptions(), "SetTransformer"));
+        => Featurizer<SetTransformerOptions>(catalog, outputColumnName, inputColumnName, elementDimension, labelColumnName, options);
 
     /// <summary>The SetTransformer featurizer with default options except those given (see the overload with options).</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -33,8 +32,19 @@ public static partial class SetTransformsCatalog
     /// <param name="epochs"><see cref="SetTrainingOptions.Epochs"/>; null = its default.</param>
     /// <param name="batchSize"><see cref="SetTrainingOptions.BatchSize"/>; null = its default.</param>
     /// <param name="learningRate"><see cref="SetTrainingOptions.LearningRate"/>; null = its default.</param>
+    /// <param name="inducingPoints">
+    /// Number m of inducing points: ISAB_m blocks, linear in the set size, instead of SABs, quadratic in it
+    /// (<see cref="SetTransformerOptions.UseInducedPoints"/> and <see cref="SetTransformerOptions.InducingPoints"/>).
+    /// Null = their default, SAB blocks.
+    /// </param>
+    /// <param name="seeds"><see cref="SetTransformerOptions.Seeds"/>, the number k of PMA seed vectors (the embedding has k·Width values); null = its default, 1.</param>
     public static SetFeaturizerEstimator SetTransformer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
-        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null)
-        => catalog.SetTransformer(outputColumnName, inputColumnName, elementDimension, labelColumnName,
-            SimpleArguments.Options<SetFeaturizerOptions>(epochs, batchSize, learningRate));
+        int elementDimension, string? labelColumnName = null, int? epochs = null, int? batchSize = null, double? learningRate = null,
+        int? inducingPoints = null, int? seeds = null)
+    {
+        var encoder = new SetTransformerOptions();
+        if (inducingPoints is int m) (encoder.UseInducedPoints, encoder.InducingPoints) = (true, m);
+        if (seeds is int k) encoder.Seeds = k;
+        return catalog.SetTransformer(outputColumnName, inputColumnName, elementDimension, labelColumnName, Simple(epochs, batchSize, learningRate, encoder));
+    }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using SetML.Models;
 using SetML.Training;
 
 namespace SetML;
@@ -22,4 +24,16 @@ internal static class SimpleArguments
     /// <summary>The options of an <c>Options</c> overload, or <see cref="ArgumentNullException"/> when null.</summary>
     public static T Required<T>(T? options) where T : class => options ?? throw new ArgumentNullException(nameof(options),
         "Pass an options object, or use the overload with simple arguments (epochs, batchSize, learningRate).");
+
+    /// <summary>
+    /// The options of an <c>Options</c> overload named after an encoder (<paramref name="method"/>): required, with a new
+    /// <typeparamref name="TEncoder"/> (its defaults) when <c>options.Encoder</c> is null; another encoder type is an error.
+    /// </summary>
+    public static T Encoder<T, TEncoder>(T? options, [CallerMemberName] string method = "")
+        where T : SetModelOptions where TEncoder : SetEncoderOptions, new()
+        => Required(options).WithEncoder<T, TEncoder>(new TEncoder(), method);
+
+    /// <summary>The options of a generic <c>Options</c> overload (<paramref name="method"/>): required; any encoder, Deep Sets when null.</summary>
+    public static T AnyEncoder<T>(T? options, [CallerMemberName] string method = "") where T : SetModelOptions
+        => Required(options).WithEncoder<T, SetEncoderOptions>(new DeepSetsOptions(), method);
 }

@@ -258,6 +258,9 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
 
     internal ModelOutputColumn[] Outputs => _outputs;
 
+    /// <summary>The forward step and column extractors (for the bench's raw batched forward).</summary>
+    internal ModelOutputs Predictor => _predictor;
+
     // ───────────────────────────── persistence ─────────────────────────────
     // Model stream layout (SetML format version 2), written after ML.NET's version header:
     //   int32   SetML format version (2)

@@ -39,6 +39,15 @@ public static class ForwardMemory
         => batch * (3.0 * heads * queries * keys * FloatBytes + keys + (2.0 * keys + 7.0 * queries) * width * FloatBytes);
 
     /// <summary>
+    /// The encoders of the form ρ(pool(φ(X))) (Deep Sets, FSPool, attention pooling): the input, φ on every element
+    /// (<paramref name="phiHidden"/> → <paramref name="latent"/>), the pooling's own <paramref name="poolBytes"/>, and ρ on
+    /// the pooled vector (<paramref name="rhoHidden"/> → <paramref name="embedding"/>).
+    /// </summary>
+    internal static double PhiPoolRho(double batch, double n, int elementDimension, IEnumerable<int> phiHidden, int latent,
+        double poolBytes, IEnumerable<int> rhoHidden, int embedding)
+        => SetInput(batch, n, elementDimension) + Mlp(batch * n, phiHidden, latent) + poolBytes + Mlp(batch, rhoHidden, embedding);
+
+    /// <summary>
     /// The estimate of an encoder that does not override <see cref="SetEncoderOptions.EstimateForwardBytes"/>: assumed
     /// quadratic in n (as attention or pairwise models are), with 256 float32 values per element on top, so that an
     /// unknown encoder is never assumed cheaper than it may be.

@@ -1,4 +1,5 @@
 using SetML.Modules;
+using SetML.SetColumns;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -48,28 +49,11 @@ public sealed class SetToSetModelSpec : ModelSpec, INetworkSpec<SetToSetNetwork>
 
     private SetToSetNetwork CreateSetToSetNetwork() => new SetToSetNetwork(Encoder.CreateStack(ElementDimension), OutputSize);
 
+    /// <summary>What <see cref="Task"/> does: its outputs, label rules and loss.</summary>
+    internal PerElementTask TaskRules => PerElementTask.For(Task);
+
     /// <inheritdoc />
-    public override ModelOutputs CreateOutputs() => Task == SetToSetTask.Regression
-        ? Outputs(o => o, OutputColumn.Set<(Tensor Output, long[] Counts)>(ScoreColumnName, OutputSize, o => RegressionRows(o.Output, o.Counts)))
-        : Outputs(o => o.softmax(-1),
-            OutputColumn.Set<(Tensor Output, long[] Counts)>(ScoreColumnName, OutputSize, o => PerElementRows(o.Output, o.Counts)),
-            OutputColumn.VariableVector<(Tensor Output, long[] Counts)>(PredictedLabelColumnName,
-                o => PerElementRows(o.Output.argmax(-1).to(ScalarType.Float32).unsqueeze(-1), o.Counts)));
-
-    /// <summary>Outputs read from the network's <c>[B, N, K]</c> output after <paramref name="link"/>, with each row's element count.</summary>
-    private static ModelOutputs Outputs(Func<Tensor, Tensor> link, params OutputColumn<(Tensor Output, long[] Counts)>[] columns)
-        => ModelOutputs.Create<SetToSetNetwork, (Tensor, long[])>(
-            (net, batch) => (link(net.forward(batch.X[0], batch.Mask[0]!)), batch.Mask[0]!.sum(1).cpu().data<long>().ToArray()), columns);
-
-    /// <summary>The per-element regression outputs of each row in the label's units (label standardization inverted).</summary>
-    private float[][] RegressionRows(Tensor output, long[] counts)
-    {
-        var rows = PerElementRows(output, counts);
-        if (LabelNormalization is { } ln)
-            foreach (var row in rows)
-                for (int i = 0; i < row.Length; i++) row[i] = ln.Invert(row[i], i % OutputSize);
-        return rows;
-    }
+    public override ModelOutputs CreateOutputs() => TaskRules.Outputs(this);
 
     /// <inheritdoc />
     public override double EstimateForwardBytes(int batch, IReadOnlyList<long> setSizes)
@@ -87,13 +71,7 @@ public sealed class SetToSetModelSpec : ModelSpec, INetworkSpec<SetToSetNetwork>
     {
         using var scope = torch.NewDisposeScope();
         var real = mask.sum(type: ScalarType.Float32).ClampMinScalar(1.0);
-        Tensor loss;
-        if (Task == SetToSetTask.Regression)
-            loss = (output - target).Squared().sum(-1).MaskedFillScalar(mask.logical_not(), 0).sum() / real.MulScalar(OutputSize);
-        else
-            loss = nn.functional.cross_entropy(output.view(-1, OutputSize), target.view(-1), reduction: nn.Reduction.None)
-                .view(mask.shape).MaskedFillScalar(mask.logical_not(), 0).sum() / real;
-        return loss.MoveToOuterDisposeScope();
+        return TaskRules.Loss(output, target, mask, real, OutputSize).MoveToOuterDisposeScope();
     }
 
     /// <summary>Row i of <c>t [B, N, K]</c> restricted to its first <c>counts[i]</c> elements, flattened (n·K values).</summary>
@@ -109,6 +87,89 @@ public sealed class SetToSetModelSpec : ModelSpec, INetworkSpec<SetToSetNetwork>
             Array.Copy(flat, i * n * k, rows[i], 0, rows[i].Length);
         }
         return rows;
+    }
+}
+
+/// <summary>
+/// The behaviour of one <see cref="SetToSetTask"/>, in one place: the label's shape and rules, the training target and
+/// loss, and the output columns. The spec stores only the enum (the saved format); <see cref="For"/> is the one mapping.
+/// </summary>
+internal abstract class PerElementTask
+{
+    private static readonly PerElementTask RegressionTask = new Regression(), ClassificationTask = new Classification();
+
+    /// <summary>The behaviour of <paramref name="task"/>.</summary>
+    public static PerElementTask For(SetToSetTask task) => task switch
+    {
+        SetToSetTask.Regression => RegressionTask,
+        SetToSetTask.Classification => ClassificationTask,
+        _ => throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown set → set task."),
+    };
+
+    /// <summary>Values per label element: the output size (regression) or 1 (a class index).</summary>
+    public abstract int LabelDimension(int outputSize);
+
+    /// <summary>Whether the label elements are real vectors that may be standardized (<see cref="Training.SetModelOptions.NormalizeRegressionLabel"/>).</summary>
+    public virtual bool HasRealLabel => false;
+
+    /// <summary>Throws when a value of row <paramref name="row"/>'s label set breaks the task's rule.</summary>
+    public virtual void CheckLabel(string labelColumn, int row, float[] label, int outputSize) { }
+
+    /// <summary>The training target from the padded label batch <c>[B, N, LabelDimension]</c>.</summary>
+    public abstract Tensor Target(Tensor labels);
+
+    /// <summary>The loss over the real elements (<paramref name="real"/> of them, at least 1) of network outputs <c>[B, N, K]</c>.</summary>
+    public abstract Tensor Loss(Tensor output, Tensor target, Tensor mask, Tensor real, int outputSize);
+
+    /// <summary>The output columns of <paramref name="spec"/>, read from the network's <c>[B, N, K]</c> output.</summary>
+    public abstract ModelOutputs Outputs(SetToSetModelSpec spec);
+
+    /// <summary>Outputs read from the network's output after <paramref name="link"/>, with each row's element count.</summary>
+    private protected static ModelOutputs Outputs(Func<Tensor, Tensor> link, params OutputColumn<(Tensor Output, long[] Counts)>[] columns)
+        => ModelOutputs.Create<SetToSetNetwork, (Tensor, long[])>(
+            (net, batch) => (link(net.forward(batch.X[0], batch.Mask[0]!)), batch.Mask[0]!.sum(1).cpu().data<long>().ToArray()), columns);
+
+    /// <summary>A real vector per element, squared error; the scores are mapped back to the label's units.</summary>
+    private sealed class Regression : PerElementTask
+    {
+        public override int LabelDimension(int outputSize) => outputSize;
+        public override bool HasRealLabel => true;
+        public override Tensor Target(Tensor labels) => labels;
+        public override Tensor Loss(Tensor output, Tensor target, Tensor mask, Tensor real, int outputSize)
+            => (output - target).Squared().sum(-1).MaskedFillScalar(mask.logical_not(), 0).sum() / real.MulScalar(outputSize);
+        public override ModelOutputs Outputs(SetToSetModelSpec spec)
+            => Outputs(o => o, OutputColumn.Set<(Tensor Output, long[] Counts)>(spec.ScoreColumnName, spec.OutputSize, o => Rows(spec, o.Output, o.Counts)));
+
+        // The per-element outputs of each row in the label's units (label standardization inverted).
+        private static float[][] Rows(SetToSetModelSpec spec, Tensor output, long[] counts)
+        {
+            var rows = SetToSetModelSpec.PerElementRows(output, counts);
+            if (spec.LabelNormalization is { } ln)
+                foreach (var row in rows)
+                    for (int i = 0; i < row.Length; i++) row[i] = ln.Invert(row[i], i % spec.OutputSize);
+            return rows;
+        }
+    }
+
+    /// <summary>One of K classes per element, cross-entropy; scores are the class probabilities.</summary>
+    private sealed class Classification : PerElementTask
+    {
+        public override int LabelDimension(int outputSize) => 1;
+        public override void CheckLabel(string labelColumn, int row, float[] label, int outputSize)
+        {
+            foreach (var c in label)
+                if (c < 0 || c >= outputSize || c != MathF.Floor(c))
+                    throw new SetColumnException(labelColumn, row, SetRule.LabelValue, $"the class index {c} is not an integer in 0..{outputSize - 1}");
+        }
+        public override Tensor Target(Tensor labels) => labels.squeeze(-1).to(ScalarType.Int64);
+        public override Tensor Loss(Tensor output, Tensor target, Tensor mask, Tensor real, int outputSize)
+            => nn.functional.cross_entropy(output.view(-1, outputSize), target.view(-1), reduction: nn.Reduction.None)
+                .view(mask.shape).MaskedFillScalar(mask.logical_not(), 0).sum() / real;
+        public override ModelOutputs Outputs(SetToSetModelSpec spec)
+            => Outputs(o => o.softmax(-1),
+                OutputColumn.Set<(Tensor Output, long[] Counts)>(spec.ScoreColumnName, spec.OutputSize, o => SetToSetModelSpec.PerElementRows(o.Output, o.Counts)),
+                OutputColumn.VariableVector<(Tensor Output, long[] Counts)>(spec.PredictedLabelColumnName,
+                    o => SetToSetModelSpec.PerElementRows(o.Output.argmax(-1).to(ScalarType.Float32).unsqueeze(-1), o.Counts)));
     }
 }
 

@@ -78,7 +78,11 @@ internal static class SpecJson
     /// a rewrite of that component's JSON object in place to the next version's shape. <see cref="Deserialize{T}(string)"/>
     /// applies them in order until the component reaches its current <see cref="SpecTypeAttribute.Version"/>.
     /// </summary>
-    internal static Dictionary<(string Name, int FromVersion), Action<JsonObject>> Migrations { get; } = new();
+    internal static Dictionary<(string Name, int FromVersion), Action<JsonObject>> Migrations { get; } = new()
+    {
+        // Slot Set Encoder 1 → 2: OutputLayerNorm added with default true; models saved before had none.
+        [("encoder.slot-set-encoder", 1)] = o => o["OutputLayerNorm"] = false,
+    };
 
     /// <summary>The serializer options (PascalCase member names as declared, enums as strings, polymorphic spec bases, unknown members rejected).</summary>
     public static JsonSerializerOptions Options => Current.Options;

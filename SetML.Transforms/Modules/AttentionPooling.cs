@@ -29,19 +29,14 @@ namespace SetML.Modules
         public AttentionPoolingEncoder(int inputDimension, AttentionPoolingOptions options) : base(nameof(AttentionPoolingEncoder))
         {
             ArgumentNullException.ThrowIfNull(options);
-            IReadOnlyList<int> phiHidden = options.PhiHiddenSizes;
-            var latentDimension = options.LatentDimension;
-            var attentionDimension = options.AttentionDimension;
-            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
-            var outputDimension = options.EmbeddingDimension;
-            var activation = options.Activation;
-            phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
-            key = nn.Linear(latentDimension, attentionDimension, hasBias: false);
-            query = nn.Parameter(torch.randn(attentionDimension).MulScalar(1.0 / Math.Sqrt(attentionDimension)));
-            rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation);
-            scale = 1.0 / Math.Sqrt(attentionDimension);
+            int attention = options.AttentionDimension;
+            phi = options.CreatePhi(inputDimension);
+            key = nn.Linear(options.LatentDimension, attention, hasBias: false);
+            scale = 1.0 / Math.Sqrt(attention);
+            query = nn.Parameter(torch.randn(attention).MulScalar(scale));
+            rho = options.CreateRho();
             InputDimension = inputDimension;
-            OutputDimension = outputDimension;
+            OutputDimension = options.EmbeddingDimension;
             RegisterComponents();
         }
 
@@ -82,7 +77,7 @@ namespace SetML.Models
 {
     /// <summary>Options of the <see cref="AttentionPoolingEncoder"/>: the Set Transformer paper's "rFF + Dotprod" baseline. Not mini-batch consistent.</summary>
     [SpecType("encoder.attention-pooling")]
-    public sealed class AttentionPoolingOptions : SetEncoderOptions
+    public sealed class AttentionPoolingOptions : PhiPoolRhoOptions
     {
         /// <summary>
         /// Hidden widths of the row-wise rFF. Default: [128, 128]. Measured on the <c>point-sets</c> benchmark (Fashion-MNIST
@@ -90,25 +85,21 @@ namespace SetML.Models
         /// embedding 128 against 0.5055 with the former [64] → 64, keys 32, ρ [64], embedding 32. Weaker than Deep Sets with
         /// sum or max pooling on such data: the pooled vector is a weighted mean, see docs/encoders.md.
         /// </summary>
-        public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+        public override int[] PhiHiddenSizes { get; set; } = { 128, 128 };
         /// <summary>Width of the pooled features. Default: 256 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
-        public int LatentDimension { get; set; } = 256;
+        public override int LatentDimension { get; set; } = 256;
         /// <summary>Width of keys and query. Default: 64 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
         public int AttentionDimension { get; set; } = 64;
         /// <summary>Hidden widths of ρ. Default: [128] (see <see cref="PhiHiddenSizes"/>; formerly [64]).</summary>
-        public int[] RhoHiddenSizes { get; set; } = { 128 };
+        public override int[] RhoHiddenSizes { get; set; } = { 128 };
         /// <summary>Embedding size. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
-        public int EmbeddingDimension { get; set; } = 128;
+        public override int EmbeddingDimension { get; set; } = 128;
         /// <summary>Activation. Default: ReLU.</summary>
-        public Activation Activation { get; set; } = Activation.ReLU;
+        public override Activation Activation { get; set; } = Activation.ReLU;
 
+        // Keys, scores, masked scores, softmax and weights per element: about AttentionDimension + 5 floats each.
         /// <inheritdoc />
-        public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
-
-        /// <inheritdoc />
-        public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
-            => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
-               + batch * setSize * (AttentionDimension + 5.0) * ForwardMemory.FloatBytes + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+        protected override double PoolingBytes(double batch, double setSize) => batch * setSize * (AttentionDimension + 5.0) * ForwardMemory.FloatBytes;
 
         /// <inheritdoc />
         public override string MemoryGrowth => "linear in the set size";

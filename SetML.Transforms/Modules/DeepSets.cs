@@ -21,8 +21,8 @@ namespace SetML.Modules
         public DeepSetsEncoder(int inputDimension, DeepSetsOptions options) : base(nameof(DeepSetsEncoder))
         {
             ArgumentNullException.ThrowIfNull(options);
-            phi = new Mlp(inputDimension, options.PhiHiddenSizes, options.LatentDimension, options.Activation, activateLast: true);
-            rho = new Mlp(options.LatentDimension, options.RhoHiddenSizes, options.EmbeddingDimension, options.Activation, activateLast: false);
+            phi = options.CreatePhi(inputDimension);
+            rho = options.CreateRho();
             Pooling = options.Pooling;
             InputDimension = inputDimension;
             OutputDimension = options.EmbeddingDimension;
@@ -78,7 +78,7 @@ namespace SetML.Models
 {
     /// <summary>Options of the <see cref="DeepSetsEncoder"/>: ρ(pool φ(x)).</summary>
     [SpecType("encoder.deep-sets")]
-    public sealed class DeepSetsOptions : SetEncoderOptions
+    public sealed class DeepSetsOptions : PhiPoolRhoOptions
     {
         /// <summary>
         /// Hidden widths of φ (per-element MLP). Default: [128, 128] — with <see cref="LatentDimension"/> 256 the papers'
@@ -86,13 +86,13 @@ namespace SetML.Models
         /// training images, 5 epochs, max pooling): 0.7249 test accuracy against 0.6977 with the former [64, 64] / 64 / [64] / 32
         /// (docs/results.md); at a quarter of the data (5,000 images) 0.6555 against 0.6080.
         /// </summary>
-        public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+        public override int[] PhiHiddenSizes { get; set; } = { 128, 128 };
         /// <summary>Width of φ's output, the pooled representation. Default: 256 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
-        public int LatentDimension { get; set; } = 256;
+        public override int LatentDimension { get; set; } = 256;
         /// <summary>Hidden widths of ρ (MLP after pooling). Default: [128] (the papers' 256→128; see <see cref="PhiHiddenSizes"/>; formerly [64]).</summary>
-        public int[] RhoHiddenSizes { get; set; } = { 128 };
+        public override int[] RhoHiddenSizes { get; set; } = { 128 };
         /// <summary>Size of the embedding the encoder outputs. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
-        public int EmbeddingDimension { get; set; } = 128;
+        public override int EmbeddingDimension { get; set; } = 128;
         /// <summary>
         /// Symmetric pooling over elements. Default: <see cref="PoolingKind.Sum"/>, the best measured on the <c>point-sets</c>
         /// benchmark (5,000 training images, 5 epochs, default widths): sum 0.6800, max 0.6480, mean 0.5720 test accuracy.
@@ -101,15 +101,10 @@ namespace SetML.Models
         /// </summary>
         public PoolingKind Pooling { get; set; } = PoolingKind.Sum;
         /// <summary>Activation of φ and ρ. Default: ReLU.</summary>
-        public Activation Activation { get; set; } = Activation.ReLU;
+        public override Activation Activation { get; set; } = Activation.ReLU;
 
         /// <inheritdoc />
-        public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
-
-        /// <inheritdoc />
-        public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
-            => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
-               + ForwardMemory.Pooling(batch, setSize, LatentDimension) + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+        protected override double PoolingBytes(double batch, double setSize) => ForwardMemory.Pooling(batch, setSize, LatentDimension);
 
         /// <inheritdoc />
         public override string MemoryGrowth => "linear in the set size";

@@ -53,13 +53,7 @@ namespace SetML.Modules
             using var scope = torch.NewDisposeScope();
             var summary = MaskedPooling.Pool(x, mask, Pooling);                       // pool(X)   [B, d_in]
             var h = lambda.forward(x).Plus(gamma.forward(summary).unsqueeze(1));          // x Λ + b + pool(X) Γ
-            h = activation switch
-            {
-                Activation.ReLU => nn.functional.relu(h),
-                Activation.GELU => nn.functional.gelu(h),
-                Activation.Tanh => h.tanh(),
-                _ => h,
-            };
+            if (activation is { } a) h = a.Apply(h);
             return MaskedPooling.ZeroPadding(h, mask).MoveToOuterDisposeScope();
         }
 
@@ -83,19 +77,13 @@ namespace SetML.Modules
         public EquivariantDeepSetsEncoder(int inputDimension, EquivariantDeepSetsOptions options) : base(nameof(EquivariantDeepSetsEncoder))
         {
             ArgumentNullException.ThrowIfNull(options);
-            IReadOnlyList<int> layerSizes = options.LayerSizes;
-            var layerPooling = options.LayerPooling;
-            var pooling = options.Pooling;
-            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
-            var outputDimension = options.EmbeddingDimension;
-            var activation = options.Activation;
-            if (layerSizes.Count == 0) throw new ArgumentException("EquivariantDeepSets needs at least one rFFp layer.", nameof(layerSizes));
+            if (options.LayerSizes.Length == 0) throw new ArgumentException("EquivariantDeepSets needs at least one rFFp layer.", nameof(options.LayerSizes));
             int width = inputDimension;
-            foreach (var s in layerSizes) { layers.Add(new PermutationEquivariantLayer(width, s, layerPooling, activation)); width = s; }
-            rho = new Mlp(width, rhoHidden, outputDimension, activation);
-            Pooling = pooling;
+            foreach (var s in options.LayerSizes) { layers.Add(new PermutationEquivariantLayer(width, s, options.LayerPooling, options.Activation)); width = s; }
+            rho = new Mlp(width, options.RhoHiddenSizes, options.EmbeddingDimension, options.Activation);
+            Pooling = options.Pooling;
             InputDimension = inputDimension;
-            OutputDimension = outputDimension;
+            OutputDimension = options.EmbeddingDimension;
             RegisterComponents();
         }
 

@@ -76,18 +76,12 @@ namespace SetML.Modules
         public FSPoolEncoder(int inputDimension, FSPoolOptions options) : base(nameof(FSPoolEncoder))
         {
             ArgumentNullException.ThrowIfNull(options);
-            IReadOnlyList<int> phiHidden = options.PhiHiddenSizes;
-            var latentDimension = options.LatentDimension;
-            var pieces = options.Pieces;
-            if (pieces < 1) throw new ArgumentException("Pieces must be ≥ 1.", nameof(options));
-            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
-            var outputDimension = options.EmbeddingDimension;
-            var activation = options.Activation;
-            phi = new Mlp(inputDimension, phiHidden, latentDimension, activation, activateLast: true);
-            pool = new FSPool(latentDimension, pieces);
-            rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation);
+            if (options.Pieces < 1) throw new ArgumentException("Pieces must be ≥ 1.", nameof(options));
+            phi = options.CreatePhi(inputDimension);
+            pool = new FSPool(options.LatentDimension, options.Pieces);
+            rho = options.CreateRho();
             InputDimension = inputDimension;
-            OutputDimension = outputDimension;
+            OutputDimension = options.EmbeddingDimension;
             RegisterComponents();
         }
 
@@ -113,33 +107,28 @@ namespace SetML.Models
 {
     /// <summary>Options of the <see cref="FSPoolEncoder"/>: ρ(FSPool(φ(X))) (Zhang et al. 2019). Not mini-batch consistent (sorting).</summary>
     [SpecType("encoder.fspool")]
-    public sealed class FSPoolOptions : SetEncoderOptions
+    public sealed class FSPoolOptions : PhiPoolRhoOptions
     {
         /// <summary>
         /// Hidden widths of φ. Default: [128, 128]. Measured on the <c>point-sets</c> benchmark (Fashion-MNIST point sets,
         /// 5,000 training images, 5 epochs): 0.7400 test accuracy with φ [128, 128] → 128, ρ [128], embedding 128 against
         /// 0.6600 with the former [64, 64] → 64, ρ [64], embedding 32 (docs/encoders.md).
         /// </summary>
-        public int[] PhiHiddenSizes { get; set; } = { 128, 128 };
+        public override int[] PhiHiddenSizes { get; set; } = { 128, 128 };
         /// <summary>Width of φ's output, the number of sorted channels. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 64).</summary>
-        public int LatentDimension { get; set; } = 128;
+        public override int LatentDimension { get; set; } = 128;
         /// <summary>Pieces of each piecewise-linear weight function. Default: 20 (the paper's).</summary>
         public int Pieces { get; set; } = 20;
         /// <summary>Hidden widths of ρ. Default: [128] (see <see cref="PhiHiddenSizes"/>; formerly [64]).</summary>
-        public int[] RhoHiddenSizes { get; set; } = { 128 };
+        public override int[] RhoHiddenSizes { get; set; } = { 128 };
         /// <summary>Embedding size. Default: 128 (see <see cref="PhiHiddenSizes"/>; formerly 32).</summary>
-        public int EmbeddingDimension { get; set; } = 128;
+        public override int EmbeddingDimension { get; set; } = 128;
         /// <summary>Activation. Default: ReLU.</summary>
-        public Activation Activation { get; set; } = Activation.ReLU;
+        public override Activation Activation { get; set; } = Activation.ReLU;
 
+        // Per element and channel: masked copy, sorted values, sort indices (int64), masked, and the piecewise weights (~6 tensors).
         /// <inheritdoc />
-        public override int CreateEmbeddingDimension(int elementDimension) => EmbeddingDimension;
-
-        /// <inheritdoc />
-        public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
-            // φ; then per element and channel: masked copy, sorted values, sort indices (int64), masked, and the piecewise weights (~6 tensors).
-            => ForwardMemory.SetInput(batch, setSize, elementDimension) + ForwardMemory.Mlp(batch * setSize, PhiHiddenSizes, LatentDimension)
-               + batch * setSize * LatentDimension * 11.0 * ForwardMemory.FloatBytes + ForwardMemory.Mlp(batch, RhoHiddenSizes, EmbeddingDimension);
+        protected override double PoolingBytes(double batch, double setSize) => batch * setSize * LatentDimension * 11.0 * ForwardMemory.FloatBytes;
 
         /// <inheritdoc />
         public override string MemoryGrowth => "linear in the set size (plus a sort)";

@@ -48,44 +48,31 @@ namespace SetML.Modules
         public JanossyEncoder(int inputDimension, JanossyOptions options) : base(nameof(JanossyEncoder))
         {
             ArgumentNullException.ThrowIfNull(options);
-            var mode = options.Mode;
-            var tupleSize = options.TupleSize;
-            IReadOnlyList<int> phiHidden = options.PhiHiddenSizes;
-            var latentDimension = options.LatentDimension;
-            var trainingPermutations = options.TrainingPermutations;
-            var inferencePermutations = options.InferencePermutations;
-            var permutationSeed = (long)options.PermutationSeed;
-            IReadOnlyList<int> rhoHidden = options.RhoHiddenSizes;
-            var outputDimension = options.EmbeddingDimension;
-            var activation = options.Activation;
-            if (mode == JanossyMode.KAry && tupleSize is < 1 or > 3)
-                throw new ArgumentOutOfRangeException(nameof(tupleSize), tupleSize, "k-ary Janossy pooling supports k = 1, 2 or 3 (use π-SGD for k = n).");
-            if (trainingPermutations < 1 || inferencePermutations < 1)
-                throw new ArgumentOutOfRangeException(nameof(trainingPermutations), "π-SGD needs at least one permutation for training and for prediction.");
-            Mode = mode;
-            TupleSize = mode == JanossyMode.KAry ? tupleSize : 0;
-            TrainingPermutations = trainingPermutations;
-            InferencePermutations = inferencePermutations;
-            PermutationSeed = permutationSeed;
-            this.activation = activation;
-            if (mode == JanossyMode.KAry)
-            {
-                // φ = first layer (on the concatenated tuple) + the rest of the MLP.
-                int firstWidth = phiHidden.Count > 0 ? phiHidden[0] : latentDimension;
-                first = nn.Linear(tupleSize * inputDimension, firstWidth);
-                if (phiHidden.Count > 0) phiRest = new Mlp(firstWidth, phiHidden.Skip(1).ToArray(), latentDimension, activation, activateLast: true);
-            }
+            if (options.Mode == JanossyMode.KAry && options.TupleSize is < 1 or > 3)
+                throw new ArgumentOutOfRangeException(nameof(options.TupleSize), options.TupleSize, "k-ary Janossy pooling supports k = 1, 2 or 3 (use π-SGD for k = n).");
+            if (options.TrainingPermutations < 1 || options.InferencePermutations < 1)
+                throw new ArgumentOutOfRangeException(nameof(options.TrainingPermutations), "π-SGD needs at least one permutation for training and for prediction.");
+            Mode = options.Mode;
+            TupleSize = Mode == JanossyMode.KAry ? options.TupleSize : 0;
+            TrainingPermutations = options.TrainingPermutations;
+            InferencePermutations = options.InferencePermutations;
+            PermutationSeed = options.PermutationSeed;
+            LatentDimension = options.LatentDimension;
+            activation = options.Activation;
+            var phiHidden = options.PhiHiddenSizes;
+            if (Mode == JanossyMode.KAry)
+                (first, phiRest) = SplitMlp.Create(TupleSize * inputDimension, phiHidden, LatentDimension, activation);   // φ on the concatenated tuple
             else
             {
-                int firstWidth = phiHidden.Count > 0 ? phiHidden[0] : latentDimension;
-                first = nn.Linear(inputDimension, firstWidth);
-                psi = new Mlp(firstWidth, phiHidden.Skip(1).ToArray(), latentDimension, activation, activateLast: true);
-                gru = nn.GRU(latentDimension, latentDimension, batchFirst: true);
+                // ψ per element (its first layer kept apart, as in k-ary mode), then the GRU over the permuted sequence.
+                int width = SplitMlp.FirstWidth(phiHidden, LatentDimension);
+                first = nn.Linear(inputDimension, width);
+                psi = new Mlp(width, phiHidden.Skip(1).ToArray(), LatentDimension, activation, activateLast: true);
+                gru = nn.GRU(LatentDimension, LatentDimension, batchFirst: true);
             }
-            rho = new Mlp(latentDimension, rhoHidden, outputDimension, activation);
+            rho = new Mlp(LatentDimension, options.RhoHiddenSizes, options.EmbeddingDimension, activation);
             InputDimension = inputDimension;
-            OutputDimension = outputDimension;
-            LatentDimension = latentDimension;
+            OutputDimension = options.EmbeddingDimension;
             RegisterComponents();
         }
 
@@ -116,12 +103,7 @@ namespace SetML.Modules
             return rho.forward(pooled).MoveToOuterDisposeScope();
         }
 
-        private Tensor Activate(Tensor x) => activation switch
-        {
-            Activation.ReLU => nn.functional.relu(x),
-            Activation.GELU => nn.functional.gelu(x),
-            _ => x.tanh(),
-        };
+        private Tensor Activate(Tensor x) => activation.Apply(x);
 
         // k-ary: mean over all k-tuples of distinct real elements of φ(x_i1 ⊕ … ⊕ x_ik).
         private Tensor KAryPool(Tensor x, Tensor mask)

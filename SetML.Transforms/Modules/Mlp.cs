@@ -15,6 +15,41 @@ public enum Activation
     Tanh,
 }
 
+/// <summary>The one mapping of <see cref="Activation"/> to TorchSharp's functions, for every module that takes one.</summary>
+internal static class ActivationFunctions
+{
+    /// <summary><paramref name="activation"/>(x), a new tensor.</summary>
+    public static Tensor Apply(this Activation activation, Tensor x) => activation switch
+    {
+        Activation.ReLU => nn.functional.relu(x),
+        Activation.GELU => nn.functional.gelu(x),
+        Activation.Tanh => x.tanh(),
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
+    };
+}
+
+/// <summary>
+/// An MLP split after its first linear layer, for inputs that are concatenations <c>x_1 ⊕ … ⊕ x_k</c> (the pairs of a
+/// relation network, the tuples of Janossy pooling): the caller applies the first layer per position,
+/// <c>W[x_i ⊕ x_j] + b = W₁x_i + W₂x_j + b</c>, so the concatenated grid is never built, then its activation and the rest.
+/// </summary>
+internal static class SplitMlp
+{
+    /// <summary>Width of the first layer: the first hidden width, or the output width without hidden layers.</summary>
+    public static int FirstWidth(IReadOnlyList<int> hidden, int outputDimension) => hidden.Count > 0 ? hidden[0] : outputDimension;
+
+    /// <summary>
+    /// The MLP <c>in → hidden[0] → … → out</c> (activated last) as its first layer and the rest, created in that order;
+    /// the rest is null without hidden layers (the first layer is then the whole MLP).
+    /// </summary>
+    public static (Linear First, Mlp? Tail) Create(int inputDimension, IReadOnlyList<int> hidden, int outputDimension, Activation activation)
+    {
+        var first = nn.Linear(inputDimension, FirstWidth(hidden, outputDimension));
+        var rest = hidden.Count > 0 ? new Mlp(hidden[0], hidden.Skip(1).ToArray(), outputDimension, activation, activateLast: true) : null;
+        return (first, rest);
+    }
+}
+
 /// <summary>
 /// A multi-layer perceptron applied to the last axis. Applied to <c>[B, N, d]</c> it is the row-wise feed-forward
 /// layer <b>rFF</b> of the Set Transformer paper (the same MLP on every element, so it is permutation-equivariant).
@@ -80,13 +115,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         return x;
     }
 
-    private Tensor Activate(Tensor x) => activation switch
-    {
-        Activation.ReLU => nn.functional.relu(x),
-        Activation.GELU => nn.functional.gelu(x),
-        Activation.Tanh => x.tanh(),
-        _ => throw new ArgumentOutOfRangeException(),
-    };
+    private Tensor Activate(Tensor x) => activation.Apply(x);
 
     /// <summary>Readable description, e.g. <c>Mlp(3→64→64→32, ReLU)</c>.</summary>
     public override string ToString()

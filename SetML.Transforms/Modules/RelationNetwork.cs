@@ -28,22 +28,14 @@ namespace SetML.Modules
         public RelationNetworkEncoder(int inputDimension, RelationNetworkOptions options) : base(nameof(RelationNetworkEncoder))
         {
             ArgumentNullException.ThrowIfNull(options);
-            IReadOnlyList<int> gHidden = options.GHiddenSizes;
-            var latentDimension = options.LatentDimension;
-            var pairPooling = options.PairPooling;
-            IReadOnlyList<int> fHidden = options.FHiddenSizes;
-            var outputDimension = options.EmbeddingDimension;
-            var activation = options.Activation;
-            if (pairPooling is not (PoolingKind.Sum or PoolingKind.Mean))
-                throw new ArgumentOutOfRangeException(nameof(pairPooling), pairPooling, "A relation network sums (or averages) over pairs.");
-            int firstWidth = gHidden.Count > 0 ? gHidden[0] : latentDimension;
-            first = nn.Linear(2 * inputDimension, firstWidth);
-            if (gHidden.Count > 0) gRest = new Mlp(firstWidth, gHidden.Skip(1).ToArray(), latentDimension, activation, activateLast: true);
-            f = new Mlp(latentDimension, fHidden, outputDimension, activation);
-            this.activation = activation;
-            PairPooling = pairPooling;
+            if (options.PairPooling is not (PoolingKind.Sum or PoolingKind.Mean))
+                throw new ArgumentOutOfRangeException(nameof(options.PairPooling), options.PairPooling, "A relation network sums (or averages) over pairs.");
+            (first, gRest) = SplitMlp.Create(2 * inputDimension, options.GHiddenSizes, options.LatentDimension, options.Activation);
+            f = new Mlp(options.LatentDimension, options.FHiddenSizes, options.EmbeddingDimension, options.Activation);
+            activation = options.Activation;
+            PairPooling = options.PairPooling;
             InputDimension = inputDimension;
-            OutputDimension = outputDimension;
+            OutputDimension = options.EmbeddingDimension;
             RegisterComponents();
         }
 
@@ -65,12 +57,7 @@ namespace SetML.Modules
             var left = x.matmul(w.narrow(1, 0, d).t());                               // W₁ x_i   [B, n, H]
             var right = x.matmul(w.narrow(1, d, d).t());                              // W₂ x_j   [B, n, H]
             var h = left.unsqueeze(2).Plus(right.unsqueeze(1)).Plus(first.bias!);            // [B, n, n, H]
-            h = activation switch
-            {
-                Activation.ReLU => nn.functional.relu(h),
-                Activation.GELU => nn.functional.gelu(h),
-                _ => h.tanh(),
-            };
+            h = activation.Apply(h);
             if (gRest is not null) h = gRest.forward(h);                             // g(x_i ⊕ x_j)
             var pairMask = mask.unsqueeze(2).logical_and(mask.unsqueeze(1)).reshape(b, n * n);
             var pooled = MiniBatchConsistentPooling.Pool(h.reshape(b, n * n, -1), pairMask, PairPooling);

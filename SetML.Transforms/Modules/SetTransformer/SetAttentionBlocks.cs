@@ -100,13 +100,18 @@ public sealed class InducedSetAttentionBlock : SetLayer
 
 /// <summary>
 /// A stack of SABs (eq. 13) or ISAB_m's (eq. 14): the Set Transformer's permutation-equivariant encoder
-/// <c>X ∈ ℝ^{n×d_x} ↦ Z ∈ ℝ^{n×d}</c>. Also the network body of SetML's set → set models.
+/// <c>X ∈ ℝ^{n×d_x} ↦ Z ∈ ℝ^{n×d}</c>, optionally after a per-element network rFF(X) (the paper's experiments on images
+/// put a per-image CNN there; Table 7). Also the network body of SetML's set → set models.
 /// </summary>
 public sealed class SetAttentionStack : SetLayer
 {
     private readonly ModuleList<SetLayer> blocks = new();
+    [WeightName("element_rff")] private readonly Mlp? elementNetwork;
 
-    /// <summary>Creates <paramref name="layers"/> SABs, or ISAB_m's when <paramref name="inducingPoints"/> &gt; 0.</summary>
+    /// <summary>
+    /// Creates <paramref name="layers"/> SABs, or ISAB_m's when <paramref name="inducingPoints"/> &gt; 0, after the
+    /// per-element network <paramref name="elementHiddenSizes"/> when it is not empty.
+    /// </summary>
     /// <param name="inputDimension">Element dimension in.</param>
     /// <param name="width">Block width d.</param>
     /// <param name="heads">Attention heads per block.</param>
@@ -114,11 +119,23 @@ public sealed class SetAttentionStack : SetLayer
     /// <param name="inducingPoints">0 for SABs; m &gt; 0 for ISAB_m blocks.</param>
     /// <param name="layerNorm">Apply the LayerNorms of the MABs.</param>
     /// <param name="dropout">Dropout on the attention outputs during training.</param>
-    public SetAttentionStack(int inputDimension, int width, int heads, int layers, int inducingPoints, bool layerNorm, double dropout = 0)
+    /// <param name="elementHiddenSizes">
+    /// Widths of the rFF applied to every element before the first block (ReLU after every layer), so attention
+    /// compares learned features rather than raw inputs; null or empty: the elements enter the first block directly.
+    /// </param>
+    public SetAttentionStack(int inputDimension, int width, int heads, int layers, int inducingPoints, bool layerNorm, double dropout = 0,
+        IReadOnlyList<int>? elementHiddenSizes = null)
         : base(nameof(SetAttentionStack))
     {
         if (layers < 1) throw new ArgumentException($"The number of attention blocks must be ≥ 1, but {layers} was given.", nameof(layers));
         int din = inputDimension;
+        if (elementHiddenSizes is { Count: > 0 })
+        {
+            if (elementHiddenSizes.Any(h => h < 1))
+                throw new ArgumentException($"Every width of the element network must be ≥ 1, but it is [{string.Join(", ", elementHiddenSizes)}].", nameof(elementHiddenSizes));
+            elementNetwork = new Mlp(inputDimension, elementHiddenSizes.Take(elementHiddenSizes.Count - 1).ToArray(), elementHiddenSizes[^1], activateLast: true);
+            din = elementHiddenSizes[^1];
+        }
         for (int i = 0; i < layers; i++)
         {
             blocks.Add(inducingPoints > 0
@@ -140,10 +157,11 @@ public sealed class SetAttentionStack : SetLayer
     /// <summary>The blocks, in order.</summary>
     public IReadOnlyList<SetLayer> Blocks => blocks.ToList();
 
-    /// <summary>Z = block_L(…block_1(X)) on padded sets; zero at padding.</summary>
+    /// <summary>Z = block_L(…block_1(rFF(X))) on padded sets (rFF only when configured); zero at padding.</summary>
     public override Tensor forward(Tensor x, Tensor mask)
     {
         using var scope = torch.NewDisposeScope();
+        if (elementNetwork is not null) x = elementNetwork.forward(x);
         foreach (var block in blocks) x = block.forward(x, mask);
         return x.MoveToOuterDisposeScope();
     }

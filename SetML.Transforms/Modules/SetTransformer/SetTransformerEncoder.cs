@@ -102,6 +102,13 @@ namespace SetML.Models
         public bool UseInducedPoints { get; set; }
         /// <summary>Number m of inducing points per ISAB (used when <see cref="UseInducedPoints"/>). Default: 16 (the paper's ISAB_16).</summary>
         public int InducingPoints { get; set; } = 16;
+        /// <summary>
+        /// Widths of a row-wise feed-forward network (rFF, ReLU after every layer) applied to every element before the
+        /// first SAB/ISAB, so the attention compares learned element features instead of raw inputs — the role of the
+        /// per-image CNN in the paper's image experiments (Table 7). Empty: the elements enter the first block directly,
+        /// as in the paper's point-cloud network. Default: empty.
+        /// </summary>
+        public int[] ElementHiddenSizes { get; set; } = Array.Empty<int>();
         /// <summary>Number of SAB/ISAB blocks in the encoder. Default: 2 (eq. 13–14).</summary>
         public int Layers { get; set; } = 2;
         /// <summary>
@@ -136,13 +143,15 @@ namespace SetML.Models
             if (UseInducedPoints && InducingPoints < 1) throw new ArgumentException($"InducingPoints must be ≥ 1 with UseInducedPoints, but is {InducingPoints}.", nameof(InducingPoints));
             if (Dropout < 0 || Dropout >= 1) throw new ArgumentException($"Dropout must be in [0, 1), but is {Dropout}.", nameof(Dropout));
             if (EmbeddingDimension < 0) throw new ArgumentException($"EmbeddingDimension must be ≥ 0, but is {EmbeddingDimension}.", nameof(EmbeddingDimension));
+            if (ElementHiddenSizes is null || ElementHiddenSizes.Any(h => h < 1))
+                throw new ArgumentException($"ElementHiddenSizes must not be null and every width must be ≥ 1, but it is [{string.Join(", ", ElementHiddenSizes ?? Array.Empty<int>())}].", nameof(ElementHiddenSizes));
         }
 
         /// <summary>The equivariant SAB/ISAB stack these options describe (the encoder of eq. 13–14), for set → set models.</summary>
         public SetAttentionStack CreateStack(int elementDimension)
         {
             Validate();
-            return new SetAttentionStack(elementDimension, Width, Heads, Layers, UseInducedPoints ? InducingPoints : 0, LayerNorm, Dropout);
+            return new SetAttentionStack(elementDimension, Width, Heads, Layers, UseInducedPoints ? InducingPoints : 0, LayerNorm, Dropout, ElementHiddenSizes);
         }
 
         /// <inheritdoc />
@@ -163,7 +172,8 @@ namespace SetML.Models
 
         /// <summary>Bytes of the SAB/ISAB stack alone (eq. 13–14) on sets of <paramref name="setSize"/> elements.</summary>
         public double StackBytes(double batch, double setSize)
-            => Layers * (UseInducedPoints
+            => (ElementHiddenSizes.Length > 0 ? ForwardMemory.Mlp(batch * setSize, ElementHiddenSizes[..^1], ElementHiddenSizes[^1]) : 0)
+               + Layers * (UseInducedPoints
                 ? ForwardMemory.Attention(batch, InducingPoints, setSize, Width, Heads) + ForwardMemory.Attention(batch, setSize, InducingPoints, Width, Heads)
                 : ForwardMemory.Attention(batch, setSize, setSize, Width, Heads));
 

@@ -10,6 +10,7 @@ namespace SetML.Modules
     /// The (hierarchical) Slot Set Encoder (Andreis et al. 2021) as a set → vector encoder:
     /// <code>
     ///   f(X) = ρ(flatten(SSE_T(… SSE_2(SSE_1(φ(X))))))        eq. 6, with SSE_t a <see cref="SlotSetEncoderLayer"/>
+    ///                                                          (each ending in a LayerNorm of its output slots by default)
     /// </code>
     /// φ is an optional row-wise MLP (the paper's image-reconstruction encoder, Table 3, puts one before the SSE) and ρ an
     /// optional MLP on the flattened K_T·d̂ slots. Only SSE_1 sees the elements; SSE_2…SSE_T read the K_{t−1} slots of the
@@ -36,7 +37,7 @@ namespace SetML.Modules
             for (int t = 0; t < slotCounts.Length; t++)
             {
                 levels.Add(new SlotSetEncoderLayer(width, slotCounts[t], options.SlotDimension, options.AttentionDimension, options.Aggregation,
-                    options.SlotInitialization, (long)options.SlotSeed + t));
+                    options.SlotInitialization, (long)options.SlotSeed + t, options.OutputLayerNorm));
                 width = options.AttentionDimension;
             }
             int flat = slotCounts[^1] * options.AttentionDimension;
@@ -96,7 +97,7 @@ namespace SetML.Modules
         public Tensor FinishStream(Tensor pooled, Tensor? context)
         {
             using var scope = torch.NewDisposeScope();
-            var s = pooled;                                                              // Ŝ_1 [B, K_1, d̂]
+            var s = levels[0].Finish(pooled);                                            // Ŝ_1 [B, K_1, d̂]
             for (int t = 1; t < levels.Count; t++)                                       // eq. 6: SSE_t(Ŝ_{t−1})
             {
                 var all = torch.ones(s.shape[0], s.shape[1], dtype: ScalarType.Bool, device: s.device);
@@ -114,7 +115,7 @@ namespace SetML.Models
     /// Options of the (hierarchical) <see cref="Modules.SlotSetEncoder"/> (Andreis et al. 2021): ρ(flatten(SSE_T(…SSE_1(φ(X))))).
     /// Mini-batch consistent: a trained model can encode sets chunk by chunk (<see cref="StreamingSetEncoder"/>).
     /// </summary>
-    [SpecType("encoder.slot-set-encoder")]
+    [SpecType("encoder.slot-set-encoder", 2)]
     public sealed class SlotSetEncoderOptions : SetEncoderOptions
     {
         /// <summary>
@@ -152,6 +153,18 @@ namespace SetML.Models
         public int EmbeddingDimension { get; set; } = 128;
         /// <summary>Activation of φ and ρ. Default: ReLU.</summary>
         public Activation Activation { get; set; } = Activation.ReLU;
+        /// <summary>
+        /// A LayerNorm over d̂ of every output slot of every level, applied once to the aggregate of the whole set (after
+        /// all chunks are merged, so the encoder stays mini-batch consistent), as the authors' follow-up (Universal
+        /// Mini-Batch Consistency, Lee et al. 2023) normalises after pooling. Default: true. Without it each of the K slots
+        /// carries about 1/K of the attention mass (W is normalised over slots), so ρ sees inputs K times smaller than a
+        /// Deep Sets ρ and learns slowly. Measured on the <c>streaming</c> sample's proxy (Fashion-MNIST neural process,
+        /// 6,000 images, 12 epochs, Adam 1e-3, K = 16, mean): test NLL per pixel at 784 streamed points −1.153 with it
+        /// against −0.833 without (Deep Sets −0.938); on the <c>point-sets</c> benchmark (default budget) 0.7154 test
+        /// accuracy with it against 0.7130 without (docs/results.md, "streaming"). Models saved before this option existed
+        /// load with false (spec version 1 → 2), so they predict as before.
+        /// </summary>
+        public bool OutputLayerNorm { get; set; } = true;
 
         /// <inheritdoc />
         public override double EstimateForwardBytes(int elementDimension, double batch, double setSize)
@@ -166,6 +179,7 @@ namespace SetML.Models
                 if (Aggregation is PoolingKind.Max or PoolingKind.Min) bytes += batch * n * k * 2.0 * AttentionDimension * ForwardMemory.FloatBytes;
                 n = k;
             }
+            if (OutputLayerNorm) bytes += batch * (double)SlotCounts.Sum() * AttentionDimension * 2 * ForwardMemory.FloatBytes;
             return bytes + ForwardMemory.Mlp(batch, RhoHiddenSizes, Math.Max(EmbeddingDimension, 1));
         }
 

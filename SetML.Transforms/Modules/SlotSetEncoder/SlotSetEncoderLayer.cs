@@ -24,14 +24,18 @@ public enum SlotInitialization
 ///   attn  = sigmoid(M) + 1e-8                 Algorithm 2, line 10
 ///   W     = attn / Σ_slots attn               eq. 4: normalised over the SLOT axis, not over elements
 ///   Ŝ     = g_i (W_i,k · v(x_i))              g = sum gives Wᵀ · v(X); g ∈ {sum, mean, max, min}
+///   Ŝ     = LayerNorm(Ŝ)                      optional, over d̂ of each slot, after g over the whole set
 /// </code>
-/// No quantity depends on other elements of X, so Ŝ of a set equals g over the Ŝ of the chunks of any partition
-/// (mini-batch consistency): <see cref="Partial"/> encodes a chunk, <see cref="MiniBatchConsistentPooling"/> merges.
+/// No quantity before the final LayerNorm depends on other elements of X, so the aggregate of a set equals g over the
+/// aggregates of the chunks of any partition (mini-batch consistency): <see cref="Partial"/> encodes a chunk,
+/// <see cref="MiniBatchConsistentPooling"/> merges, <see cref="Finish"/> applies the output LayerNorm once to the merged
+/// slots (the LayerNorm after pooling of the authors' follow-up, Universal Mini-Batch Consistency, Lee et al. 2023).
 /// </summary>
 public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Parameter? mu, logSigma, slots;
     private readonly LayerNorm norm;
+    private readonly LayerNorm? outputNorm;
     private readonly Linear q, k, v;
     private readonly double scale;
     private int slotCount;
@@ -44,8 +48,11 @@ public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="aggregation">Aggregation g over elements (and over chunks).</param>
     /// <param name="initialization">Random (eq. 2) or deterministic learned slots.</param>
     /// <param name="slotSeed">Seed of the slot draw used at prediction time (random slots).</param>
+    /// <param name="outputLayerNorm">Whether <see cref="Finish"/> applies a LayerNorm over d̂ to each aggregated slot
+    /// (see <see cref="Models.SlotSetEncoderOptions.OutputLayerNorm"/>); false is the paper's Algorithm 2 exactly.</param>
     public SlotSetEncoderLayer(int inputDimension, int slotCount, int slotDimension, int attentionDimension,
-        PoolingKind aggregation = PoolingKind.Sum, SlotInitialization initialization = SlotInitialization.Random, long slotSeed = 0)
+        PoolingKind aggregation = PoolingKind.Sum, SlotInitialization initialization = SlotInitialization.Random, long slotSeed = 0,
+        bool outputLayerNorm = false)
         : base(nameof(SlotSetEncoderLayer))
     {
         if (slotCount < 1) throw new ArgumentOutOfRangeException(nameof(slotCount), slotCount, "A Slot Set Encoder needs at least one slot.");
@@ -56,6 +63,7 @@ public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
         }
         else slots = nn.Parameter(torch.randn(slotCount, slotDimension).MulScalar(1.0 / Math.Sqrt(slotDimension)));
         norm = nn.LayerNorm(slotDimension);
+        if (outputLayerNorm) outputNorm = nn.LayerNorm(attentionDimension);
         q = nn.Linear(slotDimension, attentionDimension, hasBias: false);
         k = nn.Linear(inputDimension, attentionDimension, hasBias: false);
         v = nn.Linear(inputDimension, attentionDimension, hasBias: false);
@@ -82,6 +90,8 @@ public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
     public SlotInitialization Initialization { get; }
     /// <summary>Seed of the fixed slot draw used in eval mode (random slots), so that predictions are deterministic.</summary>
     public long SlotSeed { get; }
+    /// <summary>Whether <see cref="Finish"/> applies a LayerNorm over d̂ to each aggregated slot.</summary>
+    public bool OutputLayerNorm => outputNorm is not null;
 
     /// <summary>
     /// Number of slots K. Random slots may be given a different K after training (§2.3); deterministic slots cannot.
@@ -164,9 +174,17 @@ public sealed class SlotSetEncoderLayer : nn.Module<Tensor, Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var s = SampleSlots((int)x.shape[0]);
         var state = Partial(x, mask, s);
-        return MiniBatchConsistentPooling.Finish(state, mask.sum(1), Aggregation).MoveToOuterDisposeScope();
+        return Finish(MiniBatchConsistentPooling.Finish(state, mask.sum(1), Aggregation)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The output slots from the aggregate of the whole set (all chunks merged and finished by
+    /// <see cref="MiniBatchConsistentPooling.Finish"/>), <c>[B, K, d̂]</c>: the LayerNorm over d̂ when
+    /// <see cref="OutputLayerNorm"/>, else <paramref name="pooled"/> itself. Applied once, after the merge, so it keeps
+    /// mini-batch consistency.
+    /// </summary>
+    public Tensor Finish(Tensor pooled) => outputNorm is null ? pooled : outputNorm.forward(pooled);
+
     /// <summary>Readable description.</summary>
-    public override string ToString() => $"SlotSetEncoderLayer(d={InputDimension}, K={SlotCount}, h={SlotDimension}, d̂={OutputDimension}, g={Aggregation}, {Initialization})";
+    public override string ToString() => $"SlotSetEncoderLayer(d={InputDimension}, K={SlotCount}, h={SlotDimension}, d̂={OutputDimension}, g={Aggregation}, {Initialization}{(OutputLayerNorm ? ", output LayerNorm" : "")})";
 }
