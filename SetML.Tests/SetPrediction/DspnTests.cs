@@ -56,6 +56,33 @@ public sealed class DspnTests
     }
 
     [TestMethod]
+    public void InitialSetFromLatentDependsOnZAndTheLossCanUseTheFinalSetOnly()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.random.manual_seed(3);
+        var enc = new RelaxedDeepSetsEncoder(2, new RelaxedDeepSetsOptions { HiddenSizes = new[] { 8 }, EmbeddingDimension = 3, Pooling = RelaxedPooling.FSPool, Slots = 4 });
+        var dspn = new DeepSetPredictionNetwork(enc, 4, innerSteps: 2, innerLearningRate: 1, lossOnEveryStep: false,
+            initialSetKind: DspnInitialSet.FromLatent, initialHiddenSizes: new[] { 8 });
+        var z = torch.randn(2, 3);
+        var states = dspn.Decode(z, training: false);
+        Assert.HasCount(3, states);
+        // Two inputs start from two different sets (a learned Ŷ⁽⁰⁾ would be the same for both).
+        Assert.IsGreaterThan(1e-4, (states[0].Elements[0] - states[0].Elements[1]).abs().max().item<float>());
+        Assert.IsTrue(states[0].Presence.ge(0).all().item<bool>() && states[0].Presence.le(1).all().item<bool>());
+        Assert.Throws<InvalidOperationException>(() => _ = dspn.InitialSet);
+        var trained = dspn.Decode(z, training: true);
+        var used = dspn.LossStates(trained);
+        Assert.HasCount(1, used);
+        Assert.AreSame(trained[^1].Elements, used[0].Elements);
+        // The outer loss on the final set reaches the initial-set MLP through the inner loop.
+        var net = new SetPredictionNetwork(new Mlp(3, new[] { 4 }, 3, Activation.Tanh), dspn);
+        var target = torch.rand(2, 2, 2);
+        net.Loss(torch.randn(2, 3), null, target, torch.ones(2, 2, dtype: ScalarType.Bool), SetLossKind.Hungarian, PairwiseCost.SquaredError).backward();
+        Assert.IsTrue(dspn.named_parameters().Where(p => p.name.Contains("initialDecoder")).All(p => p.parameter.grad is { } g && g.abs().sum().item<float>() > 0));
+        Assert.IsTrue(TinyDspn(3, 2, 1).LossStates(new PredictedSetState[3]).Count == 3, "the paper's loss averages over every state");
+    }
+
+    [TestMethod]
     public void EachInnerStepIsPermutationEquivariant()
     {
         using var scope = torch.NewDisposeScope();

@@ -44,6 +44,9 @@ public sealed class SetPredictionTrainerTests
     {
         yield return ("dspn", ml => ml.SetPrediction().Trainers.Dspn("Label", "Features", 2,
             Options(new DspnOptions { LatentDimension = 8, EncoderHiddenSizes = new[] { 16 }, InnerSteps = 3, InnerLearningRate = 10 })));
+        yield return ("dspn-initial-set-from-latent", ml => ml.SetPrediction().Trainers.Dspn("Label", "Features", 2,
+            Options(new DspnOptions { LatentDimension = 8, EncoderHiddenSizes = new[] { 16 }, InnerSteps = 3, InnerLearningRate = 10,
+                InitialSet = Modules.SetPrediction.DspnInitialSet.FromLatent, InitialSetHiddenSizes = new[] { 16 }, LossOnEveryStep = false, Pooling = Modules.SetPrediction.RelaxedPooling.FSPool })));
         yield return ("transformer", ml => ml.SetPrediction().Trainers.TransformerSetPredictor("Label", "Features", 2,
             Options(new TransformerSetPredictorOptions { LatentDimension = 8, ModelDimension = 8, Heads = 2, Layers = 1 })));
         yield return ("transformer-sampled", ml => ml.SetPrediction().Trainers.TransformerSetPredictor("Label", "Features", 2,
@@ -84,6 +87,33 @@ public sealed class SetPredictionTrainerTests
             Assert.AreEqual(20, metrics.RowCount);
             Assert.HasCount(5, metrics.AveragePrecision);
         }
+    }
+
+    [TestMethod]
+    public void LabelSetsAreStandardizedForTrainingAndPredictionsComeBackInTheLabelsUnits()
+    {
+        // The same task with labels in large units (× 100 + 1000): the model stores the label statistics and its
+        // predictions land in those units; without the option it stores none. An auto-encoder never standardizes.
+        var rows = Rows(96, 4).Select(r => new Row { Features = r.Features, Label = r.Label.Select(v => v * 100 + 1000).ToArray() }).ToList();
+        var ml = new MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var options = Options(new MlpSetDecoderOptions { LatentDimension = 8, HiddenSizes = new[] { 16 } });
+        options.Epochs = 6;
+        var model = ml.SetPrediction().Trainers.Mlp("Label", "Features", 2, options).Fit(data);
+        var n = ((SetPredictionModelSpec)model.Spec).LabelNormalization;
+        Assert.IsNotNull(n);
+        Assert.AreEqual(1000 + 100 * rows.Average(r => r.Label.Where((_, i) => i % 2 == 0).Average()), n.Mean[0], 10.0);
+        Assert.IsGreaterThan(10.0, (double)n.Scale[0]);
+        var predicted = ml.Data.CreateEnumerable<Prediction>(model.Transform(data), false).SelectMany(p => p.PredictedSet).ToArray();
+        Assert.IsNotEmpty(predicted);
+        double meanError = predicted.Average(v => Math.Abs(v - 1000));
+        Assert.IsLessThan(100.0, meanError, "predictions are in the label's units, around 1000");
+
+        options = Options(new MlpSetDecoderOptions { LatentDimension = 8, HiddenSizes = new[] { 16 } });
+        options.NormalizeLabelSets = false;
+        Assert.IsNull(((SetPredictionModelSpec)ml.SetPrediction().Trainers.Mlp("Label", "Features", 2, options).Fit(data).Spec).LabelNormalization);
+        var auto = ml.SetPrediction().Trainers.Dspn("Label", "Label", 2, Options(new DspnOptions { EncoderHiddenSizes = new[] { 8 }, InnerSteps = 2, InnerLearningRate = 10 })).Fit(data);
+        Assert.IsNull(((SetPredictionModelSpec)auto.Spec).LabelNormalization);
     }
 
     [TestMethod]

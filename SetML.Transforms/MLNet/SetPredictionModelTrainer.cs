@@ -145,6 +145,20 @@ internal sealed class SetPredictionModelTrainer : SetModelTrainer<SetPredictionM
         ch.Info($"Up to {slots} elements of dimension {_d}, loss {_loss}.");
     }
 
+    /// <summary>
+    /// Standardizes the label sets (statistics of the training rows' label elements, applied to every row) when
+    /// <see cref="SetPredictionOptions.NormalizeLabelSets"/> is on and the model is not an auto-encoder.
+    /// </summary>
+    protected override void Prepare(IChannel ch, SetPredictionModelSpec spec, int[] trainingRows)
+    {
+        if (!_options.NormalizeLabelSets || AutoEncoder) return;
+        var n = SetElementNormalization.Compute(trainingRows.Select(i => _rows.Targets[i]).ToList(), _d);
+        spec.LabelNormalization = n;
+        _rows.Targets = _rows.Targets.Select(n.Apply).ToList();
+        ch.Info($"Label sets standardized: mean [{string.Join(", ", n.Mean.Select(v => v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)))}], " +
+                $"scale [{string.Join(", ", n.Scale.Select(v => v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)))}].");
+    }
+
     protected override Func<int, int>? SetSize
         => _featureInput.Kind == ModelInputKind.Set ? i => _rows.Features[i].Length / _featureInput.ElementDimension : null;
 

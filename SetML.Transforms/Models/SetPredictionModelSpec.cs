@@ -46,12 +46,28 @@ public sealed class DspnOptions : SetDecoderOptions
     public int[] EncoderHiddenSizes { get; set; } = { 256, 256 };
     /// <summary>Pooling of g_enc. Default: presence-weighted sum scaled by 1/N.</summary>
     public RelaxedPooling Pooling { get; set; } = RelaxedPooling.Sum;
+    /// <summary>
+    /// Average the outer set loss over every state of the inner loop Ŷ⁽⁰⁾…Ŷ⁽ᵀ⁾ (Algorithm 1, line 8) rather than
+    /// apply it to the prediction Ŷ⁽ᵀ⁾ only (the reference code with the Hungarian loss). Training only. Default: true.
+    /// </summary>
+    public bool LossOnEveryStep { get; set; } = true;
+    /// <summary>Where the inner loop starts: the paper's learned set, or a set predicted from z by an MLP. Default: learned.</summary>
+    public DspnInitialSet InitialSet { get; set; } = DspnInitialSet.Learned;
+    /// <summary>
+    /// Step the presence in logit space inside the inner loop (p = σ(ℓ), strictly inside (0, 1)) instead of stepping p
+    /// and clamping it to [0, 1] as the paper does. The clamp leaves many slots at exactly 1 (or 0), so their
+    /// confidences tie when detections are ranked by presence, as average precision does. Default: false (the paper).
+    /// </summary>
+    public bool LogitPresence { get; set; }
+    /// <summary>Hidden widths of the MLP that predicts the initial set (<see cref="DspnInitialSet.FromLatent"/>). Default: [256, 256].</summary>
+    public int[] InitialSetHiddenSizes { get; set; } = { 256, 256 };
 
     /// <inheritdoc />
     public override SetDecoder CreateDecoder(int latentDimension, int elementDimension, int slots)
         => new DeepSetPredictionNetwork(
             new RelaxedDeepSetsOptions { HiddenSizes = EncoderHiddenSizes, EmbeddingDimension = latentDimension, Pooling = Pooling, Slots = slots }.CreateEncoder(elementDimension),
-            slots, InnerSteps, InnerLearningRate, RepresentationWeight, Momentum, RepresentationCost);
+            slots, InnerSteps, InnerLearningRate, RepresentationWeight, Momentum, RepresentationCost, lossOnEveryStep: LossOnEveryStep,
+            initialSetKind: InitialSet, initialHiddenSizes: InitialSetHiddenSizes, logitPresence: LogitPresence);
 
     /// <inheritdoc />
     public override void Validate()
@@ -236,6 +252,12 @@ public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredicti
     /// DSPN paper's evaluation exports every slot with its mask as confidence).
     /// </summary>
     public double PresenceThreshold { get; set; } = 0.5;
+    /// <summary>
+    /// The standardization of the label sets the network was trained on (<see cref="Training.SetPredictionOptions.NormalizeLabelSets"/>):
+    /// the network predicts standardized elements and the output maps them back (element · scale + mean). Null = the
+    /// network predicts the label's units (models saved before this option existed).
+    /// </summary>
+    public SetColumns.SetElementNormalization? LabelNormalization { get; set; }
 
     /// <inheritdoc />
     public override nn.Module CreateNetwork() => CreateSetPredictionNetwork();
@@ -277,10 +299,20 @@ public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredicti
 
     /// <inheritdoc />
     public override ModelOutputs CreateOutputs() => ModelOutputs.Create<SetPredictionNetwork, (float[][] Sets, float[][] Scores)>(
-        (net, batch) => ToRows(net.Decoder.Decode(net.Encode(batch.X[0], batch.Mask[0]), training: false, PredictionSteps)[^1], ElementDimension, PresenceThreshold),
+        (net, batch) => Denormalize(ToRows(net.Decoder.Decode(net.Encode(batch.X[0], batch.Mask[0]), training: false, PredictionSteps)[^1], ElementDimension, PresenceThreshold)),
         OutputColumn.Set<(float[][] Sets, float[][] Scores)>(PredictedSetColumnName, ElementDimension, o => o.Sets),
         OutputColumn.Single<(float[][] Sets, float[][] Scores)>(PredictedSetSizeColumnName, o => o.Sets.Select(r => (float)(r.Length / ElementDimension)).ToArray()),
         OutputColumn.VariableVector<(float[][] Sets, float[][] Scores)>(PredictedSetScoreColumnName, o => o.Scores));
+
+    // Predicted elements back to the label's units (in place) when the network was trained on standardized label sets.
+    private (float[][] Sets, float[][] Scores) Denormalize((float[][] Sets, float[][] Scores) rows)
+    {
+        if (LabelNormalization is not { } n) return rows;
+        int d = ElementDimension;
+        foreach (var set in rows.Sets)
+            for (int i = 0; i < set.Length; i++) set[i] = n.Invert(set[i], i % d);
+        return rows;
+    }
 
     /// <summary>The kept elements (presence ≥ 0.5) of each row as flat n·d arrays, and their presences.</summary>
     public static (float[][] Sets, float[][] Scores) ToRows(PredictedSetState state, int d) => ToRows(state, d, 0.5);

@@ -40,6 +40,12 @@ public abstract class SetDecoder : nn.Module
     public abstract IReadOnlyList<PredictedSetState> Decode(Tensor z, bool training, int? steps = null);
 
     /// <summary>
+    /// The states of <see cref="Decode"/> that the outer loss averages the set loss over: all of them by default (the
+    /// DSPN paper's Algorithm 1, line 8); a decoder may use only the last (the DSPN reference code with the Hungarian loss).
+    /// </summary>
+    public virtual IReadOnlyList<PredictedSetState> LossStates(IReadOnlyList<PredictedSetState> states) => states;
+
+    /// <summary>
     /// An extra term of the outer loss given the target set (DSPN: λ·L_repr(Y, z) for supervised prediction), or null.
     /// </summary>
     public virtual Tensor? AuxiliaryLoss(Tensor z, Tensor target, Tensor targetMask) => null;

@@ -69,7 +69,7 @@ public sealed class SetPredictionNetwork : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         var z = Encode(x, mask);
-        var states = decoder.Decode(z, training: true);
+        var states = decoder.LossStates(decoder.Decode(z, training: true));
         Tensor total = torch.zeros(1, dtype: target.dtype, device: target.device).squeeze();
         foreach (var s in states)
             total = total.Plus(loss == SetLossKind.Chamfer
