@@ -80,6 +80,33 @@ public sealed class DspnTests
         net.Loss(torch.randn(2, 3), null, target, torch.ones(2, 2, dtype: ScalarType.Bool), SetLossKind.Hungarian, PairwiseCost.SquaredError).backward();
         Assert.IsTrue(dspn.named_parameters().Where(p => p.name.Contains("initialDecoder")).All(p => p.parameter.grad is { } g && g.abs().sum().item<float>() > 0));
         Assert.IsTrue(TinyDspn(3, 2, 1).LossStates(new PredictedSetState[3]).Count == 3, "the paper's loss averages over every state");
+        Assert.Throws<ArgumentException>(() => new DspnOptions { InitialSet = DspnInitialSet.FromLatent, InitialSetHiddenSizes = new[] { 0 } }.Validate());
+    }
+
+    [TestMethod]
+    public void LogitPresenceStepsTheLogitAndStaysInsideZeroOne()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.random.manual_seed(7);
+        var enc = new RelaxedDeepSetsEncoder(2, new RelaxedDeepSetsOptions { HiddenSizes = new[] { 8 }, EmbeddingDimension = 3, Pooling = RelaxedPooling.Sum, Slots = 3 });
+        var z = torch.randn(4, 3).MulScalar(3);
+        // The gradient of L_repr on the presence at the initial set (p = 1/2), to pick η: the paper's step moves p by up
+        // to 2 (so it clamps), the logit step moves the logit by at most 2 · p(1 − p) = 1/2.
+        var probe = new DeepSetPredictionNetwork(enc, 3, innerSteps: 1, innerLearningRate: 1);
+        var y0 = probe.InitialSet.expand(4, -1, -1).detach().requires_grad_();
+        var p0 = probe.InitialPresence.expand(4, -1).detach().requires_grad_();
+        var g = torch.autograd.grad(new[] { probe.RepresentationLoss(y0, p0, z) }, new[] { p0 })[0];
+        double eta = 2 / g.abs().max().item<float>();
+        var clamped = new DeepSetPredictionNetwork(enc, 3, innerSteps: 1, innerLearningRate: eta);
+        var logit = new DeepSetPredictionNetwork(enc, 3, innerSteps: 1, innerLearningRate: eta, logitPresence: true);
+        using (torch.no_grad()) { clamped.InitialSet.copy_(probe.InitialSet); logit.InitialSet.copy_(probe.InitialSet); }
+        var pc = clamped.Decode(z, training: false)[^1].Presence;
+        var pl = logit.Decode(z, training: false)[^1].Presence;
+        Assert.IsTrue(pc.eq(0).logical_or(pc.eq(1)).any().item<bool>(), "the paper's step clamps");
+        Assert.IsTrue(pl.gt(0).all().item<bool>() && pl.lt(1).all().item<bool>(), "the logit step stays inside (0, 1)");
+        // σ(logit(1/2) − η g · 1/4) = σ(−η g / 4).
+        var expected = g.MulScalar(-eta / 4).sigmoid();
+        Assert.AreEqual(0.0, (pl - expected).abs().max().item<float>(), 1e-5);
     }
 
     [TestMethod]

@@ -102,7 +102,7 @@ public sealed class SetPredictionTrainerTests
         var model = ml.SetPrediction().Trainers.Mlp("Label", "Features", 2, options).Fit(data);
         var n = ((SetPredictionModelSpec)model.Spec).LabelNormalization;
         Assert.IsNotNull(n);
-        Assert.AreEqual(1000 + 100 * rows.Average(r => r.Label.Where((_, i) => i % 2 == 0).Average()), n.Mean[0], 10.0);
+        Assert.AreEqual(rows.SelectMany(r => r.Label.Where((_, i) => i % 2 == 0)).Average(), n.Mean[0], 1e-2);
         Assert.IsGreaterThan(10.0, (double)n.Scale[0]);
         var predicted = ml.Data.CreateEnumerable<Prediction>(model.Transform(data), false).SelectMany(p => p.PredictedSet).ToArray();
         Assert.IsNotEmpty(predicted);

@@ -78,6 +78,8 @@ public sealed class DspnOptions : SetDecoderOptions
         if (!(InnerLearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(InnerLearningRate), InnerLearningRate, "InnerLearningRate must be > 0.");
         if (RepresentationWeight < 0) throw new ArgumentOutOfRangeException(nameof(RepresentationWeight), RepresentationWeight, "RepresentationWeight must be ≥ 0.");
         if (Momentum < 0 || Momentum >= 1) throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+        if (InitialSet == DspnInitialSet.FromLatent && (InitialSetHiddenSizes is null || InitialSetHiddenSizes.Any(h => h < 1)))
+            throw new ArgumentException("Every entry of InitialSetHiddenSizes must be ≥ 1 (the MLP that predicts the initial set).", nameof(InitialSetHiddenSizes));
     }
 }
 
