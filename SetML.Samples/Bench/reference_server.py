@@ -13,6 +13,7 @@ Configs (shapes from the request, defaults those of reference_pytorch.py):
   st_scaling (enc = isab|sab, B, n)  forward only, eval mode, no_grad
   dspn_sum (B, N)                    DSPN auto-encoder training step (T 10, eta 800), sum pooling
   slot (n, chunk, din)               Slot Set Encoder K 32, 128-d: encode n elements in chunks, no_grad
+  gemm (m, k, n, inner)              `inner` float32 products [m, k] x [k, n] (the BLAS under every Linear layer)
 Models are built (deterministic weights) on the first request of a (config, shape) and kept; only the calls
 themselves are timed (time.perf_counter around each), never the build, the warm-up or the interpreter start.
 """
@@ -80,6 +81,14 @@ def build(cfg, r):
                     S += model(X[:, i:i + chunk])
             return S
         return enc, {}
+    if cfg == "gemm":
+        m, k, n, inner = r.get("m", 3000), r.get("k", 128), r.get("n", 128), r.get("inner", 20)
+        a, b = torch.ones(m, k) * 0.5, torch.ones(k, n) * 0.25
+
+        def mm():
+            for _ in range(inner):
+                torch.matmul(a, b)
+        return mm, {}
     raise ValueError("unknown config " + cfg)
 
 

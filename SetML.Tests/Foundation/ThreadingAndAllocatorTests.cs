@@ -33,16 +33,19 @@ public sealed class ThreadingAndAllocatorTests
         try
         {
             Assert.AreEqual(2, IntraOpThreads.CurrentThreadMaxThreads);
+            int mklBefore = IntraOpThreads.CurrentThreadMklMaxThreads;   // 0 where libtorch has no MKL
             int otherThread = 0;
             using (IntraOpThreads.ForWork(IntraOpThreads.SingleThreadBelowElements - 1))
             {
                 Assert.AreEqual(1, IntraOpThreads.CurrentThreadMaxThreads, "small work: one thread");
+                if (mklBefore > 0) Assert.AreEqual(1, IntraOpThreads.CurrentThreadMklMaxThreads, "small work: MKL's GEMMs on one thread too");
                 var other = new Thread(() => { _ = torch.get_num_threads(); otherThread = IntraOpThreads.CurrentThreadMaxThreads; });
                 other.Start();
                 other.Join();
             }
             Assert.AreEqual(2, otherThread, "another thread keeps libtorch's setting");
             Assert.AreEqual(2, IntraOpThreads.CurrentThreadMaxThreads, "restored after the scope");
+            Assert.AreEqual(mklBefore, IntraOpThreads.CurrentThreadMklMaxThreads, "MKL's team restored after the scope");
             Assert.AreEqual(2, torch.get_num_threads(), "libtorch's own setting is untouched");
             using (IntraOpThreads.ForWork(IntraOpThreads.SingleThreadBelowElements))
                 Assert.AreEqual(2, IntraOpThreads.CurrentThreadMaxThreads, "large work keeps the team");
