@@ -30,7 +30,7 @@ public class SetPredictionOptions : SetTrainingOptions
     /// loss adds the elements' costs to the presence cost c(1 − p), so without it the units of the labels decide how much
     /// the position of an element counts against its presence: box corners in [0, 1] (spread 0.25) weigh 16× less than
     /// in standardized units, and training spends itself on the presence (measured on the <c>boxes</c> sample: AP50 12.7 →
-    /// 30.4 for the MLP decoder at the same budget, docs/results.md). Not applied to set auto-encoders (the feature
+    /// 47.3 for the MLP decoder at the same budget, docs/results.md). Not applied to set auto-encoders (the feature
     /// column is the label column), whose encoder reads the label sets themselves. Default: true.
     /// </summary>
     public bool NormalizeLabelSets { get; set; } = true;

@@ -96,7 +96,8 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
     /// <summary>Whether the outer set loss is averaged over every inner step (else applied to the final set only).</summary>
     public bool LossOnEveryStep { get; }
     /// <summary>
-    /// Whether the inner loop steps the presence's logit (p stays strictly inside (0, 1)) rather than p itself clamped to
+    /// Whether the inner loop steps the presence's logit (p stays inside (0, 1) unless the logit is so large that float
+    /// rounds σ to 0 or 1) rather than p itself clamped to
     /// [0, 1] (the paper). The clamp leaves many slots at exactly 1 or 0, which ties their confidences when detections
     /// are ranked by presence (average precision).
     /// </summary>
@@ -118,7 +119,7 @@ public sealed class DeepSetPredictionNetwork : SetDecoder
 
     private const double PresenceEpsilon = 1e-6;
 
-    /// <summary>One inner step (Algorithm 1, line 5) without momentum, with the presence clamp; returns the new state.</summary>
+    /// <summary>One inner step (Algorithm 1, line 5) without momentum, with the presence clamp (or the logit step); returns the new state.</summary>
     public PredictedSetState InnerStep(PredictedSetState state, Tensor z, bool createGraph)
     {
         (Tensor?, Tensor?) noMomentum = (null, null);
