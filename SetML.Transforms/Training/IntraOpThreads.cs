@@ -30,6 +30,9 @@ internal readonly struct IntraOpThreads : IDisposable
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int GetMaxThreadsFn();
 
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int MklSetNumThreadsLocalFn(int threads);
+
     // Resolved on first use, when libtorch (and its OpenMP runtime) is loaded: a network exists before any prediction.
     private static readonly SetNumThreadsFn? SetNumThreads;
     private static readonly GetMaxThreadsFn? GetMaxThreads;
@@ -39,9 +42,6 @@ internal readonly struct IntraOpThreads : IDisposable
     private readonly int restore;
     private readonly int restoreMkl;
 
-    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    private delegate int MklSetNumThreadsLocalFn(int threads);
-
     static IntraOpThreads()
     {
         if (!OperatingSystem.IsLinux()) return;
@@ -49,9 +49,6 @@ internal readonly struct IntraOpThreads : IDisposable
         {
             var mapped = File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
                 .Where(f => f.Length == 6).Select(f => f[5].Trim()).Distinct().ToList();
-            // libtorch's own OpenMP runtime (beside libtorch_cpu.so), not another library's (LightGBM brings the system's).
-            var torchDirectory = mapped.Where(m => Path.GetFileName(m) == "libtorch_cpu.so").Select(Path.GetDirectoryName).FirstOrDefault();
-            var gomps = mapped.Where(m => Path.GetFileName(m).StartsWith("libgomp", StringComparison.Ordinal)).ToList();
             var torchCpu = mapped.FirstOrDefault(m => Path.GetFileName(m) == "libtorch_cpu.so");
             if (torchCpu != null && NativeLibrary.TryLoad(torchCpu, out var cpu) && NativeLibrary.TryGetExport(cpu, "MKL_Set_Num_Threads_Local", out var mkl))
             {
@@ -59,7 +56,9 @@ internal readonly struct IntraOpThreads : IDisposable
                 if (NativeLibrary.TryGetExport(cpu, "MKL_Get_Max_Threads", out var mklGet))
                     MklGetMaxThreads = Marshal.GetDelegateForFunctionPointer<GetMaxThreadsFn>(mklGet);
             }
-            var path = gomps.FirstOrDefault(m => Path.GetDirectoryName(m) == torchDirectory) ?? gomps.FirstOrDefault();
+            // libtorch's own OpenMP runtime (beside libtorch_cpu.so), not another library's (LightGBM brings the system's).
+            var gomps = mapped.Where(m => Path.GetFileName(m).StartsWith("libgomp", StringComparison.Ordinal)).ToList();
+            var path = gomps.FirstOrDefault(m => torchCpu != null && Path.GetDirectoryName(m) == Path.GetDirectoryName(torchCpu)) ?? gomps.FirstOrDefault();
             if (path == null || !NativeLibrary.TryLoad(path, out var gomp)) return;
             if (NativeLibrary.TryGetExport(gomp, "omp_set_num_threads", out var set) && NativeLibrary.TryGetExport(gomp, "omp_get_max_threads", out var get))
             {
