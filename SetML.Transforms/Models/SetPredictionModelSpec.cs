@@ -310,9 +310,7 @@ public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredicti
     private (float[][] Sets, float[][] Scores) Denormalize((float[][] Sets, float[][] Scores) rows)
     {
         if (LabelNormalization is not { } n) return rows;
-        int d = ElementDimension;
-        foreach (var set in rows.Sets)
-            for (int i = 0; i < set.Length; i++) set[i] = n.Invert(set[i], i % d);
+        foreach (var set in rows.Sets) n.InvertInPlace(set);
         return rows;
     }
 

@@ -145,8 +145,7 @@ internal abstract class PerElementTask
         {
             var rows = SetToSetModelSpec.PerElementRows(output, counts);
             if (spec.LabelNormalization is { } ln)
-                foreach (var row in rows)
-                    for (int i = 0; i < row.Length; i++) row[i] = ln.Invert(row[i], i % spec.OutputSize);
+                foreach (var row in rows) ln.InvertInPlace(row);
             return rows;
         }
     }

@@ -72,6 +72,13 @@ public sealed class SetElementNormalization
     /// <summary>The inverse map of one value of feature <paramref name="feature"/>: x·scale + mean.</summary>
     public float Invert(float value, int feature = 0) => (float)((double)value * Scale[feature] + Mean[feature]);
 
+    /// <summary>Maps a normalized set (n·d values, element-major) back to the original units in place: x·scale + mean per feature.</summary>
+    internal void InvertInPlace(float[] set)
+    {
+        int d = Mean.Length;
+        for (int i = 0; i < set.Length; i++) set[i] = Invert(set[i], i % d);
+    }
+
     /// <summary>Checks that the statistics fit element dimension <paramref name="elementDimension"/> (after loading a model file).</summary>
     /// <exception cref="InvalidDataException">The lengths disagree or a scale is not positive and finite.</exception>
     public void Validate(int elementDimension, string columnName)
