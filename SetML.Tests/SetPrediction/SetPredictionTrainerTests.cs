@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using SetML.Models;
 using SetML.SetColumns;
 using SetML.Training;
+using SetML.Transforms;
 
 namespace SetML.Tests.SetPrediction;
 
@@ -114,6 +115,31 @@ public sealed class SetPredictionTrainerTests
         Assert.IsNull(((SetPredictionModelSpec)ml.SetPrediction().Trainers.Mlp("Label", "Features", 2, options).Fit(data).Spec).LabelNormalization);
         var auto = ml.SetPrediction().Trainers.Dspn("Label", "Label", 2, Options(new DspnOptions { EncoderHiddenSizes = new[] { 8 }, InnerSteps = 2, InnerLearningRate = 10 })).Fit(data);
         Assert.IsNull(((SetPredictionModelSpec)auto.Spec).LabelNormalization);
+    }
+
+    [TestMethod]
+    public void LabelStatisticsThatDoNotFitTheElementDimensionFailTheLoad()
+    {
+        // A model file whose label statistics have one mean too few (checksums valid) is refused at load with a format
+        // error naming the rule, instead of mapping predictions back with the wrong feature's statistics.
+        var ml = new MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(Rows(24, 4));
+        var options = Options(new MlpSetDecoderOptions { LatentDimension = 8, HiddenSizes = new[] { 16 } });
+        var model = ml.SetPrediction().Trainers.Mlp("Label", "Features", 2, options).Fit(data);
+        using var ms = new MemoryStream();
+        SetModelTransformer.SpecJsonRewriterForWriting = j =>
+        {
+            var o = System.Text.Json.Nodes.JsonNode.Parse(j)!.AsObject();
+            o["LabelNormalization"]!["Mean"]!.AsArray().RemoveAt(1);
+            return o.ToJsonString();
+        };
+        try { ml.Model.Save(model, data.Schema, ms); }
+        finally { SetModelTransformer.SpecJsonRewriterForWriting = null; }
+        ms.Position = 0;
+        var ex = Assert.Throws<Exception>(() => new MLContext().Model.Load(ms, out _));
+        for (; ex != null && ex is not SetMLModelFormatException; ex = ex.InnerException) { }
+        Assert.IsNotNull(ex, "a SetML format error");
+        StringAssert.Contains(ex.Message, "1 means and 2 scales");
     }
 
     [TestMethod]

@@ -352,7 +352,13 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         {
             spec = SpecJson.Deserialize<ModelSpec>(format == 1 ? ModelFormatMigrations.SpecV1ToV2(json) : System.Text.Json.Nodes.JsonNode.Parse(json));
             foreach (var input in spec.Inputs) input.Normalization?.Validate(input.ElementDimension, input.ColumnName);
-            if (spec is EncoderModelSpec { LabelNormalization: { } ln }) ln.Validate(1, "label");
+            // Label statistics must have one mean and scale per value they map back (a score, a predicted element, an element's outputs).
+            switch (spec)
+            {
+                case EncoderModelSpec { LabelNormalization: { } ln }: ln.Validate(1, "label"); break;
+                case SetPredictionModelSpec { LabelNormalization: { } ln } p: ln.Validate(p.ElementDimension, "label"); break;
+                case SetToSetModelSpec { LabelNormalization: { } ln } s: ln.Validate(s.OutputSize, "label"); break;
+            }
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or InvalidDataException or InvalidOperationException or ArgumentException or FormatException)
         {
