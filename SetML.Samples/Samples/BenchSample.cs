@@ -59,6 +59,7 @@ public sealed class BenchSample : Sample
             throw new ArgumentException($"--sections: unknown section '{unknown}'; known: {string.Join(", ", Sections().Select(s => s.Name))}.");
         var threadCounts = context.Option("--threads", 0) is long t and > 0 ? new[] { (int)t } : context.Quick ? new[] { 2 } : new[] { 1, 2 };
         context.Out.WriteLine($"Load average before: {LoadAverage()}; {Environment.ProcessorCount} cores; {pairs} pair(s) per row");
+        context.Out.WriteLine($"MKL code path: {SetML.Training.TorchRuntime.MklCodePath}");
         using var reference = ReferenceServer.Start(threadCounts.Max(), context.Out);
         if (reference != null)
             context.Out.WriteLine($"PyTorch reference {reference.TorchVersion}: child process ready in {reference.StartupSeconds:F1} s (start-up excluded from every timing)");

@@ -18,6 +18,10 @@ public sealed class TestHostSetup
     [AssemblyInitialize]
     public static void PutSkiaSharpResolverFirst(TestContext context)
     {
+        // SetML's module initializer before any test's first tensor operation, as in an application and in the child
+        // processes some tests start: MKL's code path (TorchRuntime.MklCodePath) is then the same everywhere, and
+        // predictions compared across processes are bitwise equal.
+        _ = SetML.Training.TorchRuntime.MklCodePath;
         _ = SkiaSharpSideBySide.Folder;   // runs SetML.Samples' module initializer, which installs the resolver
         var field = typeof(AssemblyLoadContext).GetField("_resolving", BindingFlags.NonPublic | BindingFlags.Instance)
             ?? throw new InvalidOperationException("AssemblyLoadContext._resolving not found: this .NET version changed its internals; update TestHostSetup.");

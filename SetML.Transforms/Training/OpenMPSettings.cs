@@ -48,6 +48,8 @@ internal static class OpenMPSettings
         {
             // No C library to set the variable in (an unusual runtime): libtorch keeps its default policy.
         }
+        // After the policy (it may load libtorch, whose OpenMP runtime reads the policy once when it is loaded).
+        MklCodePath.Initialize();
     }
 
     /// <summary>

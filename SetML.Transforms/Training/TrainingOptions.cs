@@ -201,6 +201,14 @@ public static class TorchRuntime
         return new torch.Device(DeviceType.CUDA, index);
     }
 
+    /// <summary>
+    /// What SetML did about the kernels of libtorch's MKL in this process: on an AMD processor with AVX-512, SetML lets
+    /// MKL use its AVX-512 matrix-product kernels instead of its AVX2 path for AMD (about 2.4× faster products on Zen 5);
+    /// the sentence says whether that was applied, or why not (another processor, <c>SETML_MKL_AVX512=0</c>, MKL already
+    /// initialised before SetML was loaded, ...). See docs/performance.md.
+    /// </summary>
+    public static string MklCodePath => Training.MklCodePath.State;
+
     /// <summary>Seeds TorchSharp's global generators (CPU and CUDA).</summary>
     public static void Seed(int seed)
     {
