@@ -51,6 +51,9 @@ public sealed class PredictionBench : BenchSection
             return watch.Elapsed.TotalMilliseconds * 1e3 / (threads * (double)count);
         }
 
+        // Warm-up, not timed: the engines' code reaches its optimised tier (tiered JIT) before the first pair.
+        MicrosecondsPerPrediction(2);
+        MicrosecondsPerPrediction(1);
         var two = Paired(options, $"2 threads × 1 engine, libtorch {options.Threads} thread(s)", "µs/prediction",
             () => MicrosecondsPerPrediction(2), () => MicrosecondsPerPrediction(1), "the same engine on 1 thread");
         double one = two.Baseline ?? MicrosecondsPerPrediction(1);

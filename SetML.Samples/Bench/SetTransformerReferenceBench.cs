@@ -51,7 +51,9 @@ public sealed class SetTransformerReferenceBench : BenchSection
         }, 0, reps), () => Reference("st_train_step"), "PyTorch (reference_pytorch.py st_train)");
         string lossNote = refLoss is double rl ? $"loss at init: SetML {loss0:F6}, PyTorch {rl:F6}" : $"loss at init: SetML {loss0:F6}";
         double gflop = 3 * ForwardFlops(B, n, inducedEncoder: true) / 1e9;
-        yield return train with { Note = $"{lossNote}; {gflop / train.SetML * 1e3:F1} GFLOP/s ({gflop:F2} GFLOP/step, ~{gflop / train.SetML * 1e3 / (116 * options.Threads):P0} of the FMA peak)" };
+        double rate = gflop / train.SetML * 1e3;
+        string peak = FmaPeak.PerCore is var (g, isa) ? $", {rate / (g * options.Threads):P0} of {options.Threads} core(s)' measured {isa} FMA peak" : "";
+        yield return train with { Note = $"{lossNote}; {rate:F1} GFLOP/s ({gflop:F2} GFLOP/step{peak})" };
         yield return Paired(options, $"forward B={B} n={n}, {options.Threads} thread(s)", "ms", () => ForwardMs(model, x, mask, reps),
             () => Reference("st_forward"), "PyTorch (reference_pytorch.py st_train)");
     }

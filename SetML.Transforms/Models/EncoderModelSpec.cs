@@ -100,16 +100,16 @@ public sealed class EncoderModelSpec : ModelSpec, INetworkSpec<EncoderHeadNetwor
         [SetTask.Regression] = s => Head(o => o,
             OutputColumn.Single<Tensor>(s.ScoreColumnName, o => s.RegressionScores(o))),
         [SetTask.BinaryClassification] = s => Head(o => o,
-            OutputColumn.Single<Tensor>(s.ScoreColumnName, o => o[.., 0].data<float>().ToArray()),
-            OutputColumn.Single<Tensor>(s.ProbabilityColumnName, o => o[.., 0].sigmoid().data<float>().ToArray()),
-            OutputColumn.Boolean<Tensor>(s.PredictedLabelColumnName, o => o[.., 0].data<float>().ToArray().Select(l => l > 0).ToArray())),
+            OutputColumn.Single<Tensor>(s.ScoreColumnName, o => o[.., 0].CopyToArray<float>()),
+            OutputColumn.Single<Tensor>(s.ProbabilityColumnName, o => o[.., 0].sigmoid().CopyToArray<float>()),
+            OutputColumn.Boolean<Tensor>(s.PredictedLabelColumnName, o => o[.., 0].CopyToArray<float>().Select(l => l > 0).ToArray())),
         [SetTask.MulticlassClassification] = s => Head(o => o.softmax(-1),
             OutputColumn.Vector<Tensor>(s.ScoreColumnName, s.OutputSize, s.ClassNames, Rows),
             OutputColumn.Key<Tensor>(s.PredictedLabelColumnName, s.OutputSize, s.ClassNames, s.ClassKeyValueType,
-                probs => probs.argmax(-1).data<long>().Select(i => (uint)(i + 1)).ToArray())),
+                probs => probs.argmax(-1).CopyToArray<long>().Select(i => (uint)(i + 1)).ToArray())),
         [SetTask.PoissonRegression] = s => Head(o => o[.., 0].exp(),
-            OutputColumn.Single<Tensor>(s.ScoreColumnName, rate => rate.data<float>().ToArray()),
-            OutputColumn.Single<Tensor>(s.PredictedCountColumnName, rate => rate.data<float>().ToArray().Select(PoissonMode).ToArray())),
+            OutputColumn.Single<Tensor>(s.ScoreColumnName, rate => rate.CopyToArray<float>()),
+            OutputColumn.Single<Tensor>(s.PredictedCountColumnName, rate => rate.CopyToArray<float>().Select(PoissonMode).ToArray())),
     };
 
     /// <summary>Outputs read from the head's output on the CPU after the task's <paramref name="link"/>.</summary>
@@ -119,7 +119,7 @@ public sealed class EncoderModelSpec : ModelSpec, INetworkSpec<EncoderHeadNetwor
     /// <summary>The regression scores in the label's units (label standardization inverted).</summary>
     private float[] RegressionScores(Tensor output)
     {
-        var score = output[.., 0].data<float>().ToArray();
+        var score = output[.., 0].CopyToArray<float>();
         if (LabelNormalization is { } ln) for (int i = 0; i < score.Length; i++) score[i] = ln.Invert(score[i]);
         return score;
     }
@@ -138,8 +138,8 @@ public sealed class EncoderModelSpec : ModelSpec, INetworkSpec<EncoderHeadNetwor
     public static float[][] Rows(Tensor t)
     {
         var c = t.cpu().contiguous();
-        long b = c.shape[0], f = c.shape[1];
-        var flat = c.data<float>().ToArray();
+        long b = c.size(0), f = c.size(1);
+        var flat = c.CopyToArray<float>();
         var rows = new float[b][];
         for (long i = 0; i < b; i++) { rows[i] = new float[f]; Array.Copy(flat, i * f, rows[i], 0, f); }
         return rows;

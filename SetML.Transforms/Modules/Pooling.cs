@@ -25,7 +25,8 @@ public static class MaskedPooling
     /// <summary>Pools <c>x [B, N, F]</c> over N using <c>mask [B, N]</c> → <c>[B, F]</c>.</summary>
     public static Tensor Pool(Tensor x, Tensor mask, PoolingKind kind)
     {
-        if (x.shape[1] == 0) return torch.zeros(x.shape[0], x.shape[2], dtype: x.dtype, device: x.device);
+        // size(d), not shape[d]: TorchSharp's shape getter leaves a finalizable array behind on every call.
+        if (x.size(1) == 0) return torch.zeros(x.size(0), x.size(2), dtype: x.dtype, device: x.device);
         using var scope = torch.NewDisposeScope();
         // Fill values are explicit Scalars held until the end: an implicit temporary Scalar can be finalized by the GC
         // while libtorch still reads it (seen as "Expected false to be true ... toFloat" under memory pressure).

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using SetML.Modules;
 
 namespace SetML.SetColumns;
 
@@ -59,6 +60,6 @@ public static class SetBatch
         var xi = x[row].cpu();
         var mi = mask[row].cpu();
         var kept = xi[mi];
-        return kept.contiguous().data<float>().ToArray();
+        return kept.contiguous().CopyToArray<float>();
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SetML.Modules;
 
 namespace SetML.Training;
 
@@ -283,7 +284,7 @@ public static class TrainingLoop
             if (_pending.Count == 0) return null;
             float[] values;
             using (var scope = torch.NewDisposeScope())
-                values = torch.stack(_pending.Select(p => p.Loss).ToArray()).cpu().data<float>().ToArray();
+                values = torch.stack(_pending.Select(p => p.Loss).ToArray()).cpu().CopyToArray<float>();
             var parts = _pending.ToArray();
             Clear();
             for (int i = 0; i < parts.Length;)
@@ -338,7 +339,7 @@ public static class TrainingLoop
             if (losses.Count == 0) return double.NaN;
             float[] values;
             using (var scope = torch.NewDisposeScope())
-                values = torch.stack(losses.Select(l => l.Loss).ToArray()).cpu().data<float>().ToArray();
+                values = torch.stack(losses.Select(l => l.Loss).ToArray()).cpu().CopyToArray<float>();
             double sum = 0;
             for (int i = 0; i < values.Length; i++) sum += values[i] * losses[i].Rows;
             return sum / rows.Length;

@@ -1,0 +1,35 @@
+using SetML.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Tests.Foundation;
+
+/// <summary><see cref="TensorData.CopyToArray{T}"/>: the same elements, in the same order, as TorchSharp's accessor.</summary>
+[TestClass]
+public sealed class TensorDataTests
+{
+    [TestMethod]
+    public void ElementsComeOutInRowMajorOrderWhateverTheLayout()
+    {
+        using var scope = NewDisposeScope();
+        var x = arange(24, dtype: ScalarType.Float32).reshape(2, 3, 4);
+        CollectionAssert.AreEqual(x.data<float>().ToArray(), x.CopyToArray<float>());
+        var transposed = x.transpose(1, 2);                       // not contiguous
+        Assert.IsFalse(transposed.is_contiguous());
+        CollectionAssert.AreEqual(transposed.contiguous().data<float>().ToArray(), transposed.CopyToArray<float>());
+        var slice = x[1, 1..];                                    // a view with a storage offset
+        CollectionAssert.AreEqual(new float[] { 16, 17, 18, 19, 20, 21, 22, 23 }, slice.CopyToArray<float>());
+        CollectionAssert.AreEqual(new long[] { 3, 2, 1 }, tensor(new long[] { 3, 2, 1 }).CopyToArray<long>());
+        CollectionAssert.AreEqual(new[] { 0.5, -2.0 }, tensor(new[] { 0.5, -2.0 }).CopyToArray<double>());
+        CollectionAssert.AreEqual(new[] { true, false, true }, tensor(new[] { true, false, true }).CopyToArray<bool>());
+        Assert.AreEqual(0, zeros(0, 5).CopyToArray<float>().Length);
+    }
+
+    [TestMethod]
+    public void AnotherDtypeIsRefusedNotReinterpreted()
+    {
+        using var x = ones(3, dtype: ScalarType.Float64);
+        var e = Assert.Throws<ArgumentException>(() => x.CopyToArray<float>());
+        StringAssert.Contains(e.Message, "Float64");
+    }
+}
