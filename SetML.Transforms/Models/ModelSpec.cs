@@ -100,13 +100,26 @@ public sealed class ModelInputBatch : IDisposable
             else
             {
                 int f = inputs[i].VectorSize > 0 ? inputs[i].VectorSize : (rows[i].Count > 0 ? rows[i][0].Length : 0);
-                var flat = new float[(long)Count * f];
-                for (int r = 0; r < Count; r++) Array.Copy(rows[i][r], 0, flat, (long)r * f, f);
-                var t = torch.tensor(flat, new long[] { Count, f });
+                var t = VectorRows(rows[i], Count, f);
                 X[i] = device != null && device.type != DeviceType.CPU ? t.to(device) : t;
                 if (!ReferenceEquals(X[i], t)) t.Dispose();
             }
         }
+    }
+
+    // [count, f] written straight into libtorch's storage (see SetBatch.Pad); through an array beyond 2 GB.
+    private static Tensor VectorRows(IReadOnlyList<float[]> rows, int count, int f)
+    {
+        if ((long)count * f * sizeof(float) > int.MaxValue)
+        {
+            var flat = new float[(long)count * f];
+            for (int r = 0; r < count; r++) Array.Copy(rows[r], 0, flat, (long)r * f, f);
+            return torch.tensor(flat, new long[] { count, f });
+        }
+        var t = torch.empty(new long[] { count, f }, ScalarType.Float32);
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.bytes);
+        for (int r = 0; r < count; r++) rows[r].AsSpan(0, f).CopyTo(values.Slice(r * f, f));
+        return t;
     }
 
     /// <summary>Number of rows.</summary>

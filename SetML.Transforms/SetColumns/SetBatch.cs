@@ -33,6 +33,41 @@ public static class SetBatch
     {
         int b = sets.Count, d = elementDimension;
         int nmax = PaddedLength(sets, d, minimumLength);
+        // Written straight into libtorch's storage: torch.tensor(array) would clone the array, pin the clone and register
+        // a deleter in a process-wide dictionary for every batch (and every single-row prediction).
+        var (x, m) = (long)b * nmax * d * sizeof(float) <= int.MaxValue ? PadInPlace(sets, b, nmax, d) : PadThroughArrays(sets, b, nmax, d);
+        if (device != null && device.type != DeviceType.CPU)
+        {
+            var (x2, m2) = (x.to(device), m.to(device));
+            x.Dispose(); m.Dispose();
+            return (x2, m2);
+        }
+        return (x, m);
+    }
+
+    private static (Tensor X, Tensor Mask) PadInPlace(IReadOnlyList<float[]> sets, int b, int nmax, int d)
+    {
+        var x = torch.empty(new long[] { b, nmax, d }, ScalarType.Float32);
+        var m = torch.empty(new long[] { b, nmax }, ScalarType.Bool);
+        var xs = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(x.bytes);
+        var ms = m.bytes;
+        for (int i = 0; i < b; i++)
+        {
+            var s = sets[i];
+            int n = s.Length / d;
+            var row = xs.Slice(i * nmax * d, nmax * d);
+            s.AsSpan().CopyTo(row);
+            row[s.Length..].Clear();
+            var present = ms.Slice(i * nmax, nmax);
+            present[..n].Fill(1);
+            present[n..].Clear();
+        }
+        return (x, m);
+    }
+
+    // Over 2 GB of elements (beyond Tensor.bytes' int length): through .NET arrays.
+    private static (Tensor X, Tensor Mask) PadThroughArrays(IReadOnlyList<float[]> sets, int b, int nmax, int d)
+    {
         var data = new float[(long)b * nmax * d];
         var mask = new bool[(long)b * nmax];
         for (int i = 0; i < b; i++)
@@ -42,15 +77,7 @@ public static class SetBatch
             int n = s.Length / d;
             for (int j = 0; j < n; j++) mask[(long)i * nmax + j] = true;
         }
-        var x = torch.tensor(data, new long[] { b, nmax, d });
-        var m = torch.tensor(mask, new long[] { b, nmax });
-        if (device != null && device.type != DeviceType.CPU)
-        {
-            var (x2, m2) = (x.to(device), m.to(device));
-            x.Dispose(); m.Dispose();
-            return (x2, m2);
-        }
-        return (x, m);
+        return (torch.tensor(data, new long[] { b, nmax, d }), torch.tensor(mask, new long[] { b, nmax }));
     }
 
     /// <summary>Removes the padding of row <paramref name="row"/>: the real elements as a flat n·d array.</summary>
