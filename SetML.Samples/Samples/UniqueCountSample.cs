@@ -26,13 +26,19 @@ public sealed class UniqueCountSample : Sample
     /// <summary>Training sets per unit of <c>--budget</c>; test sets.</summary>
     private const int TrainSets = 60_000, TestSets = 4_000, Epochs = 5;
 
+    /// <summary>
+    /// The default <c>--budget</c>: 2 (120,000 training sets, 8 min 51 s on 2 cores since MKL's AVX-512 kernels).
+    /// At 1, SAB + PMA's mode accuracy sat at the 0.50 mark by chance (0.525, then 0.491 with the new kernels).
+    /// </summary>
+    private const int DefaultBudget = 2;
+
     /// <inheritdoc />
     public override string Help => Description + @"
 
 Sets: size n ~ U{6..10}, c ~ U{1..n} distinct classes, every class at least once (the paper's generator). Training sets
 draw images from all 60,000 Fashion-MNIST training images, test sets from the 10,000 test images. The paper splits
 Omniglot's 1,623 characters into disjoint train/test characters; Fashion-MNIST has only 10 classes, so here train and
-test share the classes and differ in the images. Default: 60,000 training sets (--budget k: 60,000·k), 4,000 test
+test share the classes and differ in the images. Default: 120,000 training sets (--budget k: 60,000·k; default 2), 4,000 test
 sets, 5 epochs (the paper: 200,000 batches of 32 freshly drawn sets, Adam 1e-4).
 Elements: each image enters the set as its pixel vector (average-pooled to 14×14 = 196 values), read from the IDX files
 and standardized per pixel by the trainer (SetModelOptions.NormalizeSetElements, the default); the images do not go
@@ -56,7 +62,7 @@ SAB + Pooling 0.5659, rFF + PMA 0.4572, SAB + PMA 0.6037.";
     /// <inheritdoc />
     public override IReadOnlyList<(string Name, string Help)> Options => new[]
     {
-        ("--budget", $"multiplies the training sets (default 1 = {TrainSets:N0} sets; 2 = {2 * TrainSets:N0}); epochs stay at --epochs"),
+        ("--budget", $"multiplies {TrainSets:N0} training sets (default {DefaultBudget} = {DefaultBudget * TrainSets:N0} sets); epochs stay at --epochs"),
     };
 
     /// <summary>The paper's accuracies (Set Transformer, Figure 3, Omniglot).</summary>
@@ -75,7 +81,7 @@ SAB + Pooling 0.5659, rFF + PMA 0.4572, SAB + PMA 0.6037.";
     public override int Run(SampleContext ctx)
     {
         const int pool = 2, d = 196;
-        int budget = (int)ctx.Option("--budget", 1);
+        int budget = (int)ctx.Option("--budget", ctx.Quick ? 1 : DefaultBudget);
         int nTrain = (ctx.Quick ? 200 : TrainSets) * budget, nTest = ctx.Quick ? 100 : TestSets;
         var trainImages = FashionMnist.Load(FashionMnistSplit.Train, ctx.Quick ? 2000 : null);
         var testImages = FashionMnist.Load(FashionMnistSplit.Test, ctx.Quick ? 1000 : null);
