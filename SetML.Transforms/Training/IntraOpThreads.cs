@@ -47,9 +47,9 @@ internal readonly struct IntraOpThreads : IDisposable
         if (!OperatingSystem.IsLinux()) return;
         try
         {
-            var mapped = File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
-                .Where(f => f.Length == 6).Select(f => f[5].Trim()).Distinct().ToList();
-            var torchCpu = mapped.FirstOrDefault(m => Path.GetFileName(m) == "libtorch_cpu.so");
+            var regions = MappedRegion.Read();
+            var mapped = regions.Select(r => r.Path).Distinct().ToList();
+            var torchCpu = MappedRegion.TorchCpu(regions);
             if (torchCpu != null && NativeLibrary.TryLoad(torchCpu, out var cpu) && NativeLibrary.TryGetExport(cpu, "MKL_Set_Num_Threads_Local", out var mkl))
             {
                 MklSetNumThreadsLocal = Marshal.GetDelegateForFunctionPointer<MklSetNumThreadsLocalFn>(mkl);

@@ -88,8 +88,8 @@ internal static class MklCodePath
         if (NotApplicableBecause(name => OpenMPSettings.ReadNative(name) ?? Environment.GetEnvironmentVariable(name)) is string why)
             return $"not applied: {why}";
         _ = torch.get_num_threads();                        // loads libtorch (no BLAS call: MKL has not chosen yet)
-        var maps = File.ReadLines("/proc/self/maps").Select(MapsLine.Parse).Where(m => m != null).Select(m => m!).ToList();
-        var torchCpu = maps.FirstOrDefault(m => Path.GetFileName(m.Path) == "libtorch_cpu.so")?.Path;
+        var maps = MappedRegion.Read();
+        var torchCpu = MappedRegion.TorchCpu(maps);
         if (torchCpu == null || !NativeLibrary.TryLoad(torchCpu, out var library)) return "not applied: libtorch_cpu.so is not loaded";
         if (!NativeLibrary.TryGetExport(library, "mkl_serv_cpu_detect", out var detect)) return "not applied: libtorch has no MKL";
         if (FindCpuTypeVariable(detect) is not IntPtr variable) return "not applied: mkl_serv_cpu_detect has an unknown layout";
@@ -143,17 +143,5 @@ internal static class MklCodePath
         var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
         Span<int> vendor = stackalloc int[] { ebx, edx, ecx };
         return System.Text.Encoding.ASCII.GetString(MemoryMarshal.AsBytes(vendor)) == "AuthenticAMD";
-    }
-
-    private sealed record MapsLine(long Start, long End, bool Writable, string Path)
-    {
-        public static MapsLine? Parse(string line)
-        {
-            var f = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 6) return null;
-            var range = f[0].Split('-');
-            if (range.Length != 2) return null;
-            return new MapsLine(Convert.ToInt64(range[0], 16), Convert.ToInt64(range[1], 16), f[1].Length > 1 && f[1][1] == 'w', f[5].Trim());
-        }
     }
 }
