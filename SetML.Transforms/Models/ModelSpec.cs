@@ -1,5 +1,6 @@
 using SetML.SetColumns;
 using TorchSharp;
+using SetML.Modules;
 using static TorchSharp.torch;
 
 namespace SetML.Models;
@@ -107,20 +108,12 @@ public sealed class ModelInputBatch : IDisposable
         }
     }
 
-    // [count, f] written straight into libtorch's storage (see SetBatch.Pad); through an array beyond 2 GB.
+    // [count, f], written straight into libtorch's storage (TensorData.Create).
     private static Tensor VectorRows(IReadOnlyList<float[]> rows, int count, int f)
-    {
-        if ((long)count * f * sizeof(float) > int.MaxValue)
+        => TensorData.Create<float>(new long[] { count, f }, values =>
         {
-            var flat = new float[(long)count * f];
-            for (int r = 0; r < count; r++) Array.Copy(rows[r], 0, flat, (long)r * f, f);
-            return torch.tensor(flat, new long[] { count, f });
-        }
-        var t = torch.empty(new long[] { count, f }, ScalarType.Float32);
-        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.bytes);
-        for (int r = 0; r < count; r++) rows[r].AsSpan(0, f).CopyTo(values.Slice(r * f, f));
-        return t;
-    }
+            for (int r = 0; r < count; r++) rows[r].AsSpan(0, f).CopyTo(values.Slice(r * f, f));
+        });
 
     /// <summary>Number of rows.</summary>
     public int Count { get; }

@@ -4,11 +4,13 @@ using static TorchSharp.torch;
 namespace SetML.Modules;
 
 /// <summary>
-/// Copies a tensor's elements into a .NET array straight from its storage. TorchSharp's <c>data&lt;T&gt;().ToArray()</c>
-/// does the same through a <c>TensorAccessor</c> that reads the tensor's shape and strides into finalizable native
-/// arrays which its Dispose does not release: every call leaves objects for the finalizer thread. A prediction made
-/// five such calls; on two cores the finalizer thread then took about a tenth of one core from the predicting threads
-/// (bench <c>predict</c>, 30 November 2026).
+/// Moves elements between tensors and .NET memory without TorchSharp's conveniences that leave work for the garbage
+/// collector. <see cref="CopyToArray{T}"/> copies a tensor's elements into an array straight from its storage:
+/// TorchSharp's <c>data&lt;T&gt;().ToArray()</c> goes through a <c>TensorAccessor</c> that reads the tensor's shape and
+/// strides into finalizable native arrays which its Dispose does not release (a prediction made five such calls; on two
+/// cores the finalizer thread then took about a tenth of one core from the predicting threads, bench <c>predict</c>,
+/// 30 November 2026). <see cref="Create{T}"/> writes a new tensor's elements straight into its storage instead of
+/// through <c>torch.tensor(array)</c>.
 /// </summary>
 internal static class TensorData
 {
@@ -26,6 +28,35 @@ internal static class TensorData
         using var cpu = tensor.cpu();
         using var contiguous = cpu.contiguous();
         return Copy<T>(contiguous);
+    }
+
+    /// <summary>Writes a tensor's elements, in row-major order.</summary>
+    internal delegate void ElementWriter<T>(Span<T> elements);
+
+    /// <summary>
+    /// A new CPU tensor of <paramref name="shape"/> (float32 or bool) whose elements <paramref name="write"/> fills,
+    /// written straight into libtorch's storage: <c>torch.tensor(array)</c> clones the array, pins the clone and registers
+    /// a deleter in a process-wide dictionary for every tensor it makes. Over 2 GB (past <c>Tensor.bytes</c>' int length)
+    /// the elements go through a .NET array and <c>torch.tensor</c>.
+    /// </summary>
+    public static Tensor Create<T>(long[] shape, ElementWriter<T> write) where T : unmanaged
+    {
+        long count = 1;
+        foreach (var size in shape) count *= size;
+        if (count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() <= int.MaxValue)
+        {
+            var tensor = torch.empty(shape, ScalarTypeOf<T>());
+            write(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(tensor.bytes));
+            return tensor;
+        }
+        var values = new T[count];
+        write(values);
+        return values switch
+        {
+            float[] f => torch.tensor(f, shape),
+            bool[] b => torch.tensor(b, shape),
+            _ => throw new NotSupportedException($"TensorData.Create over 2 GB is for float and bool tensors, not {typeof(T).Name}."),
+        };
     }
 
     private static T[] Copy<T>(Tensor contiguous) where T : unmanaged

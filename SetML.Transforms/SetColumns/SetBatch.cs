@@ -33,9 +33,25 @@ public static class SetBatch
     {
         int b = sets.Count, d = elementDimension;
         int nmax = PaddedLength(sets, d, minimumLength);
-        // Written straight into libtorch's storage: torch.tensor(array) would clone the array, pin the clone and register
-        // a deleter in a process-wide dictionary for every batch (and every single-row prediction).
-        var (x, m) = (long)b * nmax * d * sizeof(float) <= int.MaxValue ? PadInPlace(sets, b, nmax, d) : PadThroughArrays(sets, b, nmax, d);
+        var x = TensorData.Create<float>(new long[] { b, nmax, d }, elements =>
+        {
+            for (int i = 0; i < b; i++)
+            {
+                var row = elements.Slice(i * nmax * d, nmax * d);
+                sets[i].AsSpan().CopyTo(row);
+                row[sets[i].Length..].Clear();
+            }
+        });
+        var m = TensorData.Create<bool>(new long[] { b, nmax }, present =>
+        {
+            for (int i = 0; i < b; i++)
+            {
+                var row = present.Slice(i * nmax, nmax);
+                int n = sets[i].Length / d;
+                row[..n].Fill(true);
+                row[n..].Clear();
+            }
+        });
         if (device != null && device.type != DeviceType.CPU)
         {
             var (x2, m2) = (x.to(device), m.to(device));
@@ -43,41 +59,6 @@ public static class SetBatch
             return (x2, m2);
         }
         return (x, m);
-    }
-
-    private static (Tensor X, Tensor Mask) PadInPlace(IReadOnlyList<float[]> sets, int b, int nmax, int d)
-    {
-        var x = torch.empty(new long[] { b, nmax, d }, ScalarType.Float32);
-        var m = torch.empty(new long[] { b, nmax }, ScalarType.Bool);
-        var xs = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(x.bytes);
-        var ms = m.bytes;
-        for (int i = 0; i < b; i++)
-        {
-            var s = sets[i];
-            int n = s.Length / d;
-            var row = xs.Slice(i * nmax * d, nmax * d);
-            s.AsSpan().CopyTo(row);
-            row[s.Length..].Clear();
-            var present = ms.Slice(i * nmax, nmax);
-            present[..n].Fill(1);
-            present[n..].Clear();
-        }
-        return (x, m);
-    }
-
-    // Over 2 GB of elements (beyond Tensor.bytes' int length): through .NET arrays.
-    private static (Tensor X, Tensor Mask) PadThroughArrays(IReadOnlyList<float[]> sets, int b, int nmax, int d)
-    {
-        var data = new float[(long)b * nmax * d];
-        var mask = new bool[(long)b * nmax];
-        for (int i = 0; i < b; i++)
-        {
-            var s = sets[i];
-            Array.Copy(s, 0, data, (long)i * nmax * d, s.Length);
-            int n = s.Length / d;
-            for (int j = 0; j < n; j++) mask[(long)i * nmax + j] = true;
-        }
-        return (torch.tensor(data, new long[] { b, nmax, d }), torch.tensor(mask, new long[] { b, nmax }));
     }
 
     /// <summary>Removes the padding of row <paramref name="row"/>: the real elements as a flat n·d array.</summary>
