@@ -121,10 +121,10 @@ public static class SetLosses
             using (torch.no_grad())
             {
                 var pd = presence.detach();
-                d = PairwiseMatrix(prediction.detach(), target.detach(), cost).to(ScalarType.Float64).cpu().contiguous().CopyToArray<double>();
-                absent = Elementwise(pd.RSubScalar(1), cost).to(ScalarType.Float64).cpu().contiguous().CopyToArray<double>();
-                present = Elementwise(pd, cost).to(ScalarType.Float64).cpu().contiguous().CopyToArray<double>();
-                tmask = targetMask.cpu().contiguous().CopyToArray<bool>();
+                d = PairwiseMatrix(prediction.detach(), target.detach(), cost).to(ScalarType.Float64).CopyToArray<double>();
+                absent = Elementwise(pd.RSubScalar(1), cost).to(ScalarType.Float64).CopyToArray<double>();
+                present = Elementwise(pd, cost).to(ScalarType.Float64).CopyToArray<double>();
+                tmask = targetMask.CopyToArray<bool>();
             }
             var costs = new double[batch][];
             var cols = new int[batch][];

@@ -137,9 +137,8 @@ public sealed class EncoderModelSpec : ModelSpec, INetworkSpec<EncoderHeadNetwor
     /// <summary>Copies a <c>[B, F]</c> tensor into one array per row.</summary>
     public static float[][] Rows(Tensor t)
     {
-        var c = t.cpu().contiguous();
-        long b = c.size(0), f = c.size(1);
-        var flat = c.CopyToArray<float>();
+        long b = t.size(0), f = t.size(1);
+        var flat = t.CopyToArray<float>();
         var rows = new float[b][];
         for (long i = 0; i < b; i++) { rows[i] = new float[f]; Array.Copy(flat, i * f, rows[i], 0, f); }
         return rows;

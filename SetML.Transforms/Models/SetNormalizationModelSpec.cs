@@ -21,6 +21,6 @@ public sealed class SetNormalizationModelSpec : ModelSpec
 
     /// <inheritdoc />
     public override ModelOutputs CreateOutputs() => ModelOutputs.Create<nn.Module, float[][]>(
-        (_, batch) => SetToSetModelSpec.PerElementRows(batch.X[0], batch.Mask[0]!.sum(1).cpu().CopyToArray<long>()),
+        (_, batch) => SetToSetModelSpec.PerElementRows(batch.X[0], batch.Mask[0]!.sum(1).CopyToArray<long>()),
         OutputColumn.Set<float[][]>(OutputColumnName, Inputs[0].ElementDimension, rows => rows));
 }

@@ -320,9 +320,9 @@ public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredicti
     /// <summary>The kept elements (presence ≥ <paramref name="presenceThreshold"/>) of each row as flat n·d arrays, and their presences.</summary>
     public static (float[][] Sets, float[][] Scores) ToRows(PredictedSetState state, int d, double presenceThreshold)
     {
-        var y = state.Elements.detach().cpu().to_type(ScalarType.Float32).contiguous().CopyToArray<float>();
-        var p = state.Presence.detach().cpu().to_type(ScalarType.Float32).contiguous().CopyToArray<float>();
-        int b = (int)state.Elements.shape[0], n = (int)state.Elements.shape[1];
+        var y = state.Elements.detach().to_type(ScalarType.Float32).CopyToArray<float>();
+        var p = state.Presence.detach().to_type(ScalarType.Float32).CopyToArray<float>();
+        int b = (int)state.Elements.size(0), n = (int)state.Elements.size(1);
         var sets = new float[b][];
         var scores = new float[b][];
         for (int r = 0; r < b; r++)

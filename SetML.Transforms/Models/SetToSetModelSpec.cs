@@ -77,9 +77,8 @@ public sealed class SetToSetModelSpec : ModelSpec, INetworkSpec<SetToSetNetwork>
     /// <summary>Row i of <c>t [B, N, K]</c> restricted to its first <c>counts[i]</c> elements, flattened (n·K values).</summary>
     public static float[][] PerElementRows(Tensor t, long[] counts)
     {
-        var c = t.cpu().contiguous();
-        long n = c.shape[1], k = c.shape[2];
-        var flat = c.CopyToArray<float>();
+        long n = t.size(1), k = t.size(2);
+        var flat = t.CopyToArray<float>();
         var rows = new float[counts.Length][];
         for (int i = 0; i < counts.Length; i++)
         {
@@ -127,7 +126,7 @@ internal abstract class PerElementTask
     /// <summary>Outputs read from the network's output after <paramref name="link"/>, with each row's element count.</summary>
     private protected static ModelOutputs Outputs(Func<Tensor, Tensor> link, params OutputColumn<(Tensor Output, long[] Counts)>[] columns)
         => ModelOutputs.Create<SetToSetNetwork, (Tensor, long[])>(
-            (net, batch) => (link(net.forward(batch.X[0], batch.Mask[0]!)), batch.Mask[0]!.sum(1).cpu().CopyToArray<long>()), columns);
+            (net, batch) => (link(net.forward(batch.X[0], batch.Mask[0]!)), batch.Mask[0]!.sum(1).CopyToArray<long>()), columns);
 
     /// <summary>A real vector per element, squared error; the scores are mapped back to the label's units.</summary>
     private sealed class Regression : PerElementTask
@@ -215,7 +214,7 @@ public sealed class AmortizedMixtureModelSpec : ModelSpec, INetworkSpec<Amortize
                 var (x, mask) = (batch.X[0], batch.Mask[0]!);
                 var theta = net.forward(x, mask);
                 var (weights, means, variances) = Split(theta, d);
-                return new MixtureForward(MixtureOfGaussians.Assignments(theta, x), weights, means, variances, mask.sum(1).cpu().CopyToArray<long>());
+                return new MixtureForward(MixtureOfGaussians.Assignments(theta, x), weights, means, variances, mask.sum(1).CopyToArray<long>());
             },
             OutputColumn.VariableVector<MixtureForward>(AssignmentsColumnName,
                 o => SetToSetModelSpec.PerElementRows(o.Assignments.to(ScalarType.Float32).unsqueeze(-1), o.Counts)),

@@ -68,6 +68,6 @@ public static class SetBatch
         var xi = x[row].cpu();
         var mi = mask[row].cpu();
         var kept = xi[mi];
-        return kept.contiguous().CopyToArray<float>();
+        return kept.CopyToArray<float>();
     }
 }

@@ -284,7 +284,7 @@ public static class TrainingLoop
             if (_pending.Count == 0) return null;
             float[] values;
             using (var scope = torch.NewDisposeScope())
-                values = torch.stack(_pending.Select(p => p.Loss).ToArray()).cpu().CopyToArray<float>();
+                values = torch.stack(_pending.Select(p => p.Loss).ToArray()).CopyToArray<float>();
             var parts = _pending.ToArray();
             Clear();
             for (int i = 0; i < parts.Length;)
@@ -339,7 +339,7 @@ public static class TrainingLoop
             if (losses.Count == 0) return double.NaN;
             float[] values;
             using (var scope = torch.NewDisposeScope())
-                values = torch.stack(losses.Select(l => l.Loss).ToArray()).cpu().CopyToArray<float>();
+                values = torch.stack(losses.Select(l => l.Loss).ToArray()).CopyToArray<float>();
             double sum = 0;
             for (int i = 0; i < values.Length; i++) sum += values[i] * losses[i].Rows;
             return sum / rows.Length;

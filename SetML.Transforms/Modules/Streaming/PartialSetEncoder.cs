@@ -144,14 +144,11 @@ public sealed class PartialSetEncoder
     {
         if (state.BatchSize != 1) throw new ArgumentException($"FinishVector is for a state of one set; this state has {state.BatchSize} sets. Use Finish.", nameof(state));
         using var e = Finish(state);
-        return e.cpu().contiguous().CopyToArray<float>();
+        return e.CopyToArray<float>();
     }
 
     private SetPartialState ToState(Tensor partial, Tensor count)
-    {
-        var p = partial.cpu().contiguous();
-        return new SetPartialState(ModelId, Aggregation, p.shape, p.CopyToArray<float>(), count.cpu().to(ScalarType.Int64).CopyToArray<long>());
-    }
+        => new(ModelId, Aggregation, partial.shape, partial.CopyToArray<float>(), count.to(ScalarType.Int64).CopyToArray<long>());
 
     private void CheckEval()
     {
@@ -171,8 +168,7 @@ public sealed class PartialSetEncoder
             {
                 Text($"{name} {tensor.dtype} [{string.Join(",", tensor.shape)}]");
                 using var scope = torch.NewDisposeScope();                          // copies only, never the parameter itself
-                var t = tensor.detach().cpu().to(ScalarType.Float32).contiguous();
-                hash.Append(MemoryMarshal.AsBytes(t.CopyToArray<float>().AsSpan()));
+                hash.Append(MemoryMarshal.AsBytes(tensor.detach().to(ScalarType.Float32).CopyToArray<float>().AsSpan()));
             }
         }
         if (module is SlotSetEncoder sse)

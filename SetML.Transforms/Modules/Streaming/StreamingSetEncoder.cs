@@ -179,7 +179,7 @@ public sealed class StreamingSetEncoder : IDisposable
     public float[] FinishVector()
     {
         using var e = Finish();
-        return e.cpu().contiguous().CopyToArray<float>();
+        return e.CopyToArray<float>();
     }
 
     private void Reset()
