@@ -24,7 +24,7 @@ public static class FmaPeak
     private static (double, string)? Measure()
     {
         const long iterations = 20_000_000;
-        Func<long, float>? loop = Avx512F.IsSupported ? Chains512 : Fma.IsSupported ? Chains256 : null;
+        Func<long, float>? loop = Avx512F.IsSupported ? Chains<Lanes512, Vector512<float>> : Fma.IsSupported ? Chains<Lanes256, Vector256<float>> : null;
         if (loop == null) return null;
         int lanes = Avx512F.IsSupported ? 16 : 8;
         loop(iterations / 20);                                  // compiled and warm
@@ -40,36 +40,42 @@ public static class FmaPeak
     }
 
     // No call inside: the twelve accumulators stay in registers (a call would spill them, as SysV has no callee-saved
-    // vector registers).
+    // vector registers). The lane types' static methods are inlined into each specialisation.
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static float Chains512(long iterations)
+    private static float Chains<TLanes, TVector>(long iterations) where TLanes : ILanes<TVector> where TVector : struct
     {
-        var m = Vector512.Create(0.9999999f);
-        var c = Vector512.Create(1e-7f);
-        Vector512<float> a0 = Vector512<float>.One, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        var m = TLanes.Create(0.9999999f);
+        var c = TLanes.Create(1e-7f);
+        TVector a0 = TLanes.Create(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
         for (long i = 0; i < iterations; i++)
         {
-            a0 = Avx512F.FusedMultiplyAdd(a0, m, c); a1 = Avx512F.FusedMultiplyAdd(a1, m, c); a2 = Avx512F.FusedMultiplyAdd(a2, m, c);
-            a3 = Avx512F.FusedMultiplyAdd(a3, m, c); a4 = Avx512F.FusedMultiplyAdd(a4, m, c); a5 = Avx512F.FusedMultiplyAdd(a5, m, c);
-            a6 = Avx512F.FusedMultiplyAdd(a6, m, c); a7 = Avx512F.FusedMultiplyAdd(a7, m, c); a8 = Avx512F.FusedMultiplyAdd(a8, m, c);
-            a9 = Avx512F.FusedMultiplyAdd(a9, m, c); a10 = Avx512F.FusedMultiplyAdd(a10, m, c); a11 = Avx512F.FusedMultiplyAdd(a11, m, c);
+            a0 = TLanes.Fma(a0, m, c); a1 = TLanes.Fma(a1, m, c); a2 = TLanes.Fma(a2, m, c); a3 = TLanes.Fma(a3, m, c);
+            a4 = TLanes.Fma(a4, m, c); a5 = TLanes.Fma(a5, m, c); a6 = TLanes.Fma(a6, m, c); a7 = TLanes.Fma(a7, m, c);
+            a8 = TLanes.Fma(a8, m, c); a9 = TLanes.Fma(a9, m, c); a10 = TLanes.Fma(a10, m, c); a11 = TLanes.Fma(a11, m, c);
         }
-        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        return TLanes.Sum(a0) + TLanes.Sum(a1) + TLanes.Sum(a2) + TLanes.Sum(a3) + TLanes.Sum(a4) + TLanes.Sum(a5)
+             + TLanes.Sum(a6) + TLanes.Sum(a7) + TLanes.Sum(a8) + TLanes.Sum(a9) + TLanes.Sum(a10) + TLanes.Sum(a11);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static float Chains256(long iterations)
+    /// <summary>The three vector operations <see cref="Chains{TLanes, TVector}"/> needs, for one vector width.</summary>
+    private interface ILanes<TVector>
     {
-        var m = Vector256.Create(0.9999999f);
-        var c = Vector256.Create(1e-7f);
-        Vector256<float> a0 = Vector256<float>.One, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-        for (long i = 0; i < iterations; i++)
-        {
-            a0 = Fma.MultiplyAdd(a0, m, c); a1 = Fma.MultiplyAdd(a1, m, c); a2 = Fma.MultiplyAdd(a2, m, c);
-            a3 = Fma.MultiplyAdd(a3, m, c); a4 = Fma.MultiplyAdd(a4, m, c); a5 = Fma.MultiplyAdd(a5, m, c);
-            a6 = Fma.MultiplyAdd(a6, m, c); a7 = Fma.MultiplyAdd(a7, m, c); a8 = Fma.MultiplyAdd(a8, m, c);
-            a9 = Fma.MultiplyAdd(a9, m, c); a10 = Fma.MultiplyAdd(a10, m, c); a11 = Fma.MultiplyAdd(a11, m, c);
-        }
-        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        static abstract TVector Create(float value);
+        static abstract TVector Fma(TVector a, TVector b, TVector c);
+        static abstract float Sum(TVector v);
+    }
+
+    private readonly struct Lanes512 : ILanes<Vector512<float>>
+    {
+        public static Vector512<float> Create(float value) => Vector512.Create(value);
+        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Avx512F.FusedMultiplyAdd(a, b, c);
+        public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+    }
+
+    private readonly struct Lanes256 : ILanes<Vector256<float>>
+    {
+        public static Vector256<float> Create(float value) => Vector256.Create(value);
+        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a, b, c);
+        public static float Sum(Vector256<float> v) => Vector256.Sum(v);
     }
 }
