@@ -60,6 +60,7 @@ public sealed class BenchSample : Sample
         var threadCounts = context.Option("--threads", 0) is long t and > 0 ? new[] { (int)t } : context.Quick ? new[] { 2 } : new[] { 1, 2 };
         context.Out.WriteLine($"Load average before: {LoadAverage()}; {Environment.ProcessorCount} cores; {pairs} pair(s) per row");
         context.Out.WriteLine($"MKL code path: {SetML.Training.TorchRuntime.MklCodePath}");
+        context.Out.WriteLine($"libtorch dispatch stubs: {SetML.Training.TorchRuntime.DispatchStubCache}");
         if (!context.Quick) context.Out.WriteLine(FmaPeak.Describe());
         using var reference = ReferenceServer.Start(threadCounts.Max(), context.Out);
         if (reference != null)

@@ -21,7 +21,8 @@ namespace SetML.Transforms;
 /// Thread safety: a transformer may be used from several threads at once (several cursors, prediction engines
 /// or a parallel ML.NET pipeline), and forward passes run in parallel. The network is put in eval mode once, when the
 /// transformer is built, and prediction only reads it: every call builds its own input tensors in its own dispose
-/// scope under <c>torch.no_grad()</c> (TorchSharp's dispose scopes and libtorch's grad mode are per thread), random
+/// scope under <c>torch.inference_mode()</c> (<c>torch.no_grad()</c> for DSPN, whose forward pass takes gradient steps;
+/// TorchSharp's dispose scopes and libtorch's grad mode are per thread), random
 /// draws at prediction use per-call generators, and each cursor keeps its own buffers. Saving reads the weights and
 /// may run while other threads predict. Do not change <see cref="Network"/> (train mode, weights, device) while the
 /// transformer is in use.
@@ -233,7 +234,10 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
     private Array[] PredictBatch(IReadOnlyList<IReadOnlyList<float[]>> rows)
     {
         using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
+        // Inference mode where the model allows it: besides no gradients it turns off forward-mode AD, whose check
+        // locks each weight's autograd mutex inside every Linear (threads predicting with one model then queue on it),
+        // and the version counters and view records of no_grad (docs/architecture.md, threading model).
+        using IDisposable gradients = Spec.PredictsWithGradients ? torch.no_grad() : torch.inference_mode();
         // A few rows of small sets run on this thread alone (no OpenMP fan-out for tensors too small to split) — from
         // building the input tensors (standardization, padding, mask) to the outputs.
         using var threads = IntraOpThreads.ForWork(PaddedElements(rows));

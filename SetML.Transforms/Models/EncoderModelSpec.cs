@@ -106,7 +106,7 @@ public sealed class EncoderModelSpec : ModelSpec, INetworkSpec<EncoderHeadNetwor
         [SetTask.MulticlassClassification] = s => Head(o => o.softmax(-1),
             OutputColumn.Vector<Tensor>(s.ScoreColumnName, s.OutputSize, s.ClassNames, Rows),
             OutputColumn.Key<Tensor>(s.PredictedLabelColumnName, s.OutputSize, s.ClassNames, s.ClassKeyValueType,
-                probs => probs.argmax(-1).CopyToArray<long>().Select(i => (uint)(i + 1)).ToArray())),
+                probs => FirstMaximum(probs).Select(i => (uint)(i + 1)).ToArray())),
         [SetTask.PoissonRegression] = s => Head(o => o[.., 0].exp(),
             OutputColumn.Single<Tensor>(s.ScoreColumnName, rate => rate.CopyToArray<float>()),
             OutputColumn.Single<Tensor>(s.PredictedCountColumnName, rate => rate.CopyToArray<float>().Select(PoissonMode).ToArray())),
@@ -114,7 +114,27 @@ public sealed class EncoderModelSpec : ModelSpec, INetworkSpec<EncoderHeadNetwor
 
     /// <summary>Outputs read from the head's output on the CPU after the task's <paramref name="link"/>.</summary>
     private static ModelOutputs Head(Func<Tensor, Tensor> link, params OutputColumn<Tensor>[] columns)
-        => ModelOutputs.Create<EncoderHeadNetwork, Tensor>((net, batch) => link(net.forward(batch.X[0], batch.Mask[0]!).cpu()), columns);
+        => ModelOutputs.Create<EncoderHeadNetwork, Tensor>((net, batch) => link(net.forward(batch.X[0], batch.Mask[0]!).OnCpu()), columns);
+
+    /// <summary>
+    /// Per row of <c>[B, K]</c> <paramref name="probabilities"/>, the index of its first maximum (a NaN counts as the
+    /// maximum), as <c>torch.argmax</c> gives it, read from the copy the scores are read from (no tensor of its own).
+    /// </summary>
+    internal static int[] FirstMaximum(Tensor probabilities)
+    {
+        int b = (int)probabilities.size(0), k = (int)probabilities.size(1);
+        var values = probabilities.CopyToArray<float>();
+        var index = new int[b];
+        for (int r = 0; r < b; r++)
+        {
+            var row = values.AsSpan(r * k, k);
+            int best = 0;
+            for (int j = 1; j < k && !float.IsNaN(row[best]); j++)
+                if (float.IsNaN(row[j]) || row[j] > row[best]) best = j;
+            index[r] = best;
+        }
+        return index;
+    }
 
     /// <summary>The regression scores in the label's units (label standardization inverted).</summary>
     private float[] RegressionScores(Tensor output)

@@ -174,6 +174,12 @@ public abstract class ModelSpec
             ? ForwardMemory.UnknownEncoder(batch, setSizes[i], input.ElementDimension)
             : (double)batch * input.VectorSize * ForwardMemory.FloatBytes).Sum();
 
+    /// <summary>
+    /// Whether the forward pass at prediction takes gradient steps of its own (DSPN's inner loop): it then runs under
+    /// <c>torch.no_grad()</c>, which the network may lift, instead of <c>torch.inference_mode()</c>, which it cannot.
+    /// </summary>
+    internal virtual bool PredictsWithGradients => false;
+
     /// <summary>What the forward memory grows with, for error messages (e.g. "SAB attention, quadratic in the set size").</summary>
     public virtual string DescribeMemory() => $"{GetType().Name}, memory assumed quadratic in the set size";
 }

@@ -52,7 +52,7 @@ namespace SetML.Modules
         public override Tensor forward(Tensor x, Tensor mask)
         {
             using var scope = torch.NewDisposeScope();
-            var pooled = MaskedPooling.Pool(phi.forward(x), mask, Pooling);
+            var pooled = MaskedPooling.Pool(phi.forward(x), mask, Pooling, overwriteInput: true);
             return rho.forward(pooled).MoveToOuterDisposeScope();
         }
 

@@ -105,7 +105,7 @@ namespace SetML.Modules
             using var scope = torch.NewDisposeScope();
             var h = x;
             foreach (var layer in layers) h = layer.forward(h, mask);
-            return rho.forward(MaskedPooling.Pool(h, mask, Pooling)).MoveToOuterDisposeScope();
+            return rho.forward(MaskedPooling.Pool(h, mask, Pooling, overwriteInput: !ReferenceEquals(h, x))).MoveToOuterDisposeScope();
         }
     }
 }

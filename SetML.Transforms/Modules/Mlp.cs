@@ -26,6 +26,18 @@ internal static class ActivationFunctions
         Activation.Tanh => x.tanh(),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
     };
+
+    /// <summary>
+    /// The activation written over <paramref name="x"/> (which it returns, with no new tensor): for outputs nothing else
+    /// reads, where autograd is off (prediction, validation), so that each layer creates one tensor instead of two.
+    /// </summary>
+    public static Tensor ApplyInPlace(this Activation activation, Tensor x) => activation switch
+    {
+        Activation.ReLU => x.relu_(),
+        Activation.GELU => x.gelu_(),
+        Activation.Tanh => x.tanh_(),
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
+    };
 }
 
 /// <summary>
@@ -93,6 +105,9 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
+        // Without autograd the activations overwrite the layer outputs (this method owns them): half the tensors, each of
+        // which costs TorchSharp a finalizable object and shared counters (docs/performance.md, "prediction").
+        bool inPlace = !torch.is_grad_enabled();
         for (int i = 0; i < layers.Count; i++)
         {
             var next = layers[i].forward(x);
@@ -101,9 +116,13 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
             bool last = i == layers.Count - 1;
             if (!last || activateLast)
             {
-                var a = Activate(x);
-                x.Dispose();
-                x = a;
+                if (inPlace) activation.ApplyInPlace(x);
+                else
+                {
+                    var a = Activate(x);
+                    x.Dispose();
+                    x = a;
+                }
                 if (!last && dropout > 0 && training)
                 {
                     var dr = nn.functional.dropout(x, dropout, training);

@@ -22,39 +22,47 @@ public enum PoolingKind
 /// </summary>
 public static class MaskedPooling
 {
+    // Fill values rooted for the life of the process (never finalized, shared read-only by all threads): an implicit
+    // temporary Scalar can be finalized by the GC while libtorch still reads it ("Expected false to be true ... toFloat"
+    // under memory pressure), and a Scalar per call is one more finalizable object per prediction.
+    private static readonly Scalar Zero = 0f.ToScalar(), One = 1f.ToScalar(),
+        MinusInfinity = float.NegativeInfinity.ToScalar(), PlusInfinity = float.PositiveInfinity.ToScalar();
+
     /// <summary>Pools <c>x [B, N, F]</c> over N using <c>mask [B, N]</c> → <c>[B, F]</c>.</summary>
-    public static Tensor Pool(Tensor x, Tensor mask, PoolingKind kind)
+    public static Tensor Pool(Tensor x, Tensor mask, PoolingKind kind) => Pool(x, mask, kind, overwriteInput: false);
+
+    /// <summary>
+    /// <see cref="Pool(Tensor, Tensor, PoolingKind)"/>, told whether <paramref name="x"/> is the caller's temporary, which
+    /// pooling may overwrite where autograd is off (prediction): its padded positions are then filled in place, one
+    /// tensor fewer. Where autograd is on, <paramref name="x"/> is never overwritten.
+    /// </summary>
+    internal static Tensor Pool(Tensor x, Tensor mask, PoolingKind kind, bool overwriteInput)
     {
         // size(d), not shape[d]: TorchSharp's shape getter leaves a finalizable array behind on every call.
         if (x.size(1) == 0) return torch.zeros(x.size(0), x.size(2), dtype: x.dtype, device: x.device);
         using var scope = torch.NewDisposeScope();
-        // Fill values are explicit Scalars held until the end: an implicit temporary Scalar can be finalized by the GC
-        // while libtorch still reads it (seen as "Expected false to be true ... toFloat" under memory pressure).
-        using var zero = 0f.ToScalar();
-        var m = mask.unsqueeze(-1);                        // [B, N, 1] bool
+        var padding = mask.unsqueeze(-1).logical_not();   // [B, N, 1] bool, true for padded elements
+        // Without autograd, temporaries (and x, when it is the caller's) are overwritten instead of copied.
+        bool noGrad = !torch.is_grad_enabled(), inPlace = overwriteInput && noGrad;
+        Tensor Filled(Scalar value) => inPlace ? x.masked_fill_(padding, value) : x.masked_fill(padding, value);
         Tensor result;
         switch (kind)
         {
             case PoolingKind.Sum:
-                result = x.masked_fill(m.logical_not(), zero).sum(1);
+                result = Filled(Zero).sum(1);
                 break;
             case PoolingKind.Mean:
-                using (var one = 1f.ToScalar())
-                {
-                    var count = mask.sum(1, keepdim: true, type: x.dtype).clamp_min(one); // [B, 1]
-                    result = x.masked_fill(m.logical_not(), zero).sum(1) / count;
-                }
+                var count = mask.sum(1, keepdim: true, type: x.dtype).clamp_min(One); // [B, 1]
+                var sum = Filled(Zero).sum(1);
+                result = noGrad ? sum.div_(count) : sum.div(count);
                 break;
             case PoolingKind.Max:
             case PoolingKind.Min:
                 bool isMax = kind == PoolingKind.Max;
-                using (var fill = (isMax ? float.NegativeInfinity : float.PositiveInfinity).ToScalar())
-                {
-                    var filled = x.masked_fill(m.logical_not(), fill);
-                    var pooled = isMax ? filled.amax(new long[] { 1 }) : filled.amin(new long[] { 1 });
-                    var nonEmpty = mask.any(1).unsqueeze(-1);      // [B, 1]
-                    result = pooled.masked_fill(nonEmpty.logical_not(), zero);
-                }
+                var filled = Filled(isMax ? MinusInfinity : PlusInfinity);
+                var pooled = isMax ? filled.amax(new long[] { 1 }) : filled.amin(new long[] { 1 });
+                var empty = mask.any(1).unsqueeze(-1).logical_not();      // [B, 1]
+                result = noGrad ? pooled.masked_fill_(empty, Zero) : pooled.masked_fill(empty, Zero);   // amax's backward reads its output
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
@@ -65,7 +73,8 @@ public static class MaskedPooling
     /// <summary>Zeroes padded rows of <c>x [B, N, F]</c>.</summary>
     public static Tensor ZeroPadding(Tensor x, Tensor mask)
     {
-        using var zero = 0f.ToScalar();
-        return x.masked_fill(mask.unsqueeze(-1).logical_not(), zero);
+        using var padding = mask.unsqueeze(-1);
+        using var notPadding = padding.logical_not();
+        return x.masked_fill(notPadding, Zero);
     }
 }

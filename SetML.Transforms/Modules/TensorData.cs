@@ -30,6 +30,12 @@ internal static class TensorData
         return Copy<T>(contiguous);
     }
 
+    /// <summary>
+    /// <paramref name="tensor"/> itself when it is on the CPU, else its CPU copy: TorchSharp's <c>cpu()</c> makes a new
+    /// tensor object even for a CPU tensor, one more finalizable object per prediction.
+    /// </summary>
+    public static Tensor OnCpu(this Tensor tensor) => tensor.device_type == DeviceType.CPU ? tensor : tensor.cpu();
+
     /// <summary>Writes a tensor's elements, in row-major order.</summary>
     internal delegate void ElementWriter<T>(Span<T> elements);
 

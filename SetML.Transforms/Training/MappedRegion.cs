@@ -4,7 +4,7 @@ namespace SetML.Training;
 /// One file-backed region of this process's address space, from <c>/proc/self/maps</c> (Linux): where SetML finds the
 /// native libraries libtorch loaded (libtorch_cpu.so and its OpenMP runtime) and checks addresses inside them.
 /// </summary>
-internal sealed record MappedRegion(long Start, long End, bool Writable, string Path)
+internal sealed record MappedRegion(long Start, long End, bool Writable, bool Executable, string Path)
 {
     /// <summary>The file name of libtorch's CPU library.</summary>
     public const string TorchCpuFileName = "libtorch_cpu.so";
@@ -24,6 +24,7 @@ internal sealed record MappedRegion(long Start, long End, bool Writable, string 
         if (f.Length < 6) return null;
         var range = f[0].Split('-');
         if (range.Length != 2) return null;
-        return new MappedRegion(Convert.ToInt64(range[0], 16), Convert.ToInt64(range[1], 16), f[1].Length > 1 && f[1][1] == 'w', f[5].Trim());
+        return new MappedRegion(Convert.ToInt64(range[0], 16), Convert.ToInt64(range[1], 16), f[1].Length > 1 && f[1][1] == 'w',
+            f[1].Length > 2 && f[1][2] == 'x', f[5].Trim());
     }
 }

@@ -48,7 +48,9 @@ internal static class OpenMPSettings
         {
             // No C library to set the variable in (an unusual runtime): libtorch keeps its default policy.
         }
-        // After the policy (it may load libtorch, whose OpenMP runtime reads the policy once when it is loaded).
+        // After the policy (they may load libtorch, whose OpenMP runtime reads the policy once when it is loaded). The
+        // stub fix first: it applies only where libtorch is not loaded yet, and MKL's selection loads it.
+        DispatchStubCache.Initialize();
         MklCodePath.Initialize();
     }
 

@@ -209,6 +209,15 @@ public static class TorchRuntime
     /// </summary>
     public static string MklCodePath => Training.MklCodePath.State;
 
+    /// <summary>
+    /// What SetML did about libtorch's CPU dispatch stubs in this process: libtorch 2.x re-chooses every operation's CPU
+    /// kernel on every call and writes a process-wide variable each time, which makes threads that run operations
+    /// together slow each other down; SetML corrects the one instruction so that each stub keeps its choice. The
+    /// sentence says whether that was applied, or why not (libtorch loaded before SetML, another libtorch build,
+    /// <c>SETML_DISPATCH_STUB_CACHE=0</c>, ...). See docs/performance.md.
+    /// </summary>
+    public static string DispatchStubCache => Training.DispatchStubCache.State;
+
     /// <summary>Seeds TorchSharp's global generators (CPU and CUDA).</summary>
     public static void Seed(int seed)
     {

@@ -1,0 +1,80 @@
+using SetML.Models;
+using SetML.Modules;
+using SetML.SetColumns;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SetML.Tests.Foundation;
+
+/// <summary>
+/// The prediction path's shortcuts give bitwise the results of the training path: in-place activations and pooling
+/// without autograd, inference mode, and the predicted class read from the scores' copy.
+/// </summary>
+[TestClass]
+public sealed class InferencePathTests
+{
+    private static float[] Values(Tensor t) => t.contiguous().data<float>().ToArray();
+
+    [TestMethod]
+    [DataRow(Activation.ReLU)] [DataRow(Activation.GELU)] [DataRow(Activation.Tanh)]
+    public void MlpWithoutAutogradEqualsMlpWithAutogradBitwise(Activation activation)
+    {
+        torch.random.manual_seed(3);
+        using var mlp = new Mlp(5, new[] { 16, 8 }, 4, activation, activateLast: true);
+        using var scope = NewDisposeScope();
+        var x = randn(7, 5);
+        var input = Values(x);
+        var withGrad = Values(mlp.forward(x));
+        float[] withoutGrad, inference;
+        using (no_grad()) withoutGrad = Values(mlp.forward(x));
+        using (inference_mode()) inference = Values(mlp.forward(x));
+        CollectionAssert.AreEqual(withGrad, withoutGrad);
+        CollectionAssert.AreEqual(withGrad, inference);
+        CollectionAssert.AreEqual(input, Values(x), "the input is never overwritten");
+    }
+
+    [TestMethod]
+    [DataRow(PoolingKind.Sum)] [DataRow(PoolingKind.Mean)] [DataRow(PoolingKind.Max)] [DataRow(PoolingKind.Min)]
+    public void PoolingThatMayOverwriteItsInputGivesTheSameResultAndTouchesOnlyPadding(PoolingKind kind)
+    {
+        using var scope = NewDisposeScope();
+        // Three sets of 4, 2 and 0 elements of dimension 3, padded to 4.
+        var sets = new[] { Enumerable.Range(0, 12).Select(i => (float)Math.Sin(i)).ToArray(), new float[] { 1, -2, 3, -4, 5, -6 }, Array.Empty<float>() };
+        var (x, mask) = SetBatch.Pad(sets, 3);
+        var expected = Values(MaskedPooling.Pool(x, mask, kind));
+        var copy = x.clone();
+        float[] overwritten;
+        using (no_grad()) overwritten = Values(MaskedPooling.Pool(copy, mask, kind, overwriteInput: true));
+        CollectionAssert.AreEqual(expected, overwritten);
+        CollectionAssert.AreEqual(Values(x[0]), Values(copy[0]), "real elements are kept");
+        CollectionAssert.AreEqual(Values(x[1].narrow(0, 0, 2)), Values(copy[1].narrow(0, 0, 2)), "real elements are kept");
+        Assert.AreEqual(0f, expected[6], "an empty set pools to zero");
+
+        // With autograd on, the input is never overwritten, even when allowed.
+        var leaf = x.clone().requires_grad_(true);
+        var before = Values(leaf.detach());
+        var pooled = MaskedPooling.Pool(leaf, mask, kind, overwriteInput: true);
+        CollectionAssert.AreEqual(expected, Values(pooled.detach()));
+        CollectionAssert.AreEqual(before, Values(leaf.detach()));
+        pooled.sum().backward();
+        Assert.IsTrue(leaf.grad!.isfinite().all().item<bool>());
+    }
+
+    [TestMethod]
+    public void ThePredictedClassIsTheFirstMaximumAsArgmaxGivesIt()
+    {
+        using var scope = NewDisposeScope();
+        var rows = new float[,]
+        {
+            { 0.1f, 0.7f, 0.2f },
+            { 0.4f, 0.2f, 0.4f },                     // a tie: the first
+            { 0.5f, float.NaN, 0.9f },                // NaN counts as the maximum
+            { float.NaN, float.NaN, 0.1f },
+            { 0.0f, 0.0f, 1.0f },
+        };
+        var probabilities = tensor(rows);
+        var expected = probabilities.argmax(-1).data<long>().Select(i => (int)i).ToArray();
+        CollectionAssert.AreEqual(expected, EncoderModelSpec.FirstMaximum(probabilities));
+        CollectionAssert.AreEqual(new[] { 1, 0, 1, 0, 2 }, EncoderModelSpec.FirstMaximum(probabilities));
+    }
+}
