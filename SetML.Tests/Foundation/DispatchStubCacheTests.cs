@@ -67,9 +67,9 @@ public sealed class DispatchStubCacheTests
     public void InThisProcessStubsKeepTheirKernelAndResultsAreUnchanged()
     {
         // The test host touches SetML before any tensor operation (TestHostSetup), as an application does.
-        string? why = DispatchStubCache.NotApplicableBecause(n => OpenMPSettings.ReadNative(n) ?? Environment.GetEnvironmentVariable(n));
-        Assert.AreEqual(why == null, DispatchStubCache.Applied, TorchRuntime.DispatchStubCache);
-        StringAssert.StartsWith(TorchRuntime.DispatchStubCache, DispatchStubCache.Applied ? "applied" : "not applied");
+        string? why = DispatchStubCache.NotApplicableBecause(LoadTimeAdjustment.Environment);
+        Assert.AreEqual(why == null, DispatchStubCache.Adjustment.Applied, TorchRuntime.DispatchStubCache);
+        StringAssert.StartsWith(TorchRuntime.DispatchStubCache, DispatchStubCache.Adjustment.Applied ? "applied" : "not applied");
 
         // Two threads multiply at the same time (each with its own tensors) and get exact products.
         var errors = new double[2];
@@ -89,7 +89,7 @@ public sealed class DispatchStubCacheTests
         Assert.AreEqual(0.0, errors[0]);
         Assert.AreEqual(0.0, errors[1]);
 
-        if (!DispatchStubCache.Applied) return;
+        if (!DispatchStubCache.Adjustment.Applied) return;
         // mul's stub now holds the kernel it chose (libtorch 2.10 alone leaves it null after every call).
         var maps = MappedRegion.Read();
         var library = NativeLibrary.Load(MappedRegion.TorchCpu(maps)!);

@@ -58,9 +58,9 @@ public sealed class MklCodePathTests
     public void ThisProcessUsesTheAvx512KernelsWhereTheyApplyAndProductsAreExact()
     {
         // The test host touches SetML before any tensor operation (TestHostSetup), as an application does.
-        string? why = MklCodePath.NotApplicableBecause(n => OpenMPSettings.ReadNative(n) ?? Environment.GetEnvironmentVariable(n));
-        Assert.AreEqual(why == null, MklCodePath.Applied, TorchRuntime.MklCodePath);
-        StringAssert.StartsWith(TorchRuntime.MklCodePath, MklCodePath.Applied ? "applied" : "not applied");
+        string? why = MklCodePath.NotApplicableBecause(LoadTimeAdjustment.Environment);
+        Assert.AreEqual(why == null, MklCodePath.Adjustment.Applied, TorchRuntime.MklCodePath);
+        StringAssert.StartsWith(TorchRuntime.MklCodePath, MklCodePath.Adjustment.Applied ? "applied" : "not applied");
 
         // Products through the selected kernels (single-threaded and OpenMP-parallel shapes, both transpositions the
         // Linear layers use) against a double-precision product of the same float inputs.

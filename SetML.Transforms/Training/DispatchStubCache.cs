@@ -47,7 +47,7 @@ namespace SetML.Training;
 /// </para>
 /// <para>
 /// Results do not change: the stub returns the same kernel, whether it comes from the cache or is chosen again.
-/// <see cref="State"/> says what happened in this process.
+/// <c>Adjustment.State</c> says what happened in this process.
 /// </para>
 /// </remarks>
 internal static class DispatchStubCache
@@ -89,30 +89,13 @@ internal static class DispatchStubCache
     /// <summary>What replaces the store: <c>mov %rax, (%rdi)</c> (48 89 07) and the 4-byte no-op <c>nopl 0(%rax)</c>.</summary>
     internal static ReadOnlySpan<byte> FixedStore => [0x48, 0x89, 0x07, 0x0F, 0x1F, 0x40, 0x00];
 
-    /// <summary>What the fix did in this process (a short sentence, for logs and the bench).</summary>
-    public static string State { get; private set; } = "not attempted";
-
-    /// <summary>Whether SetML fixed the stubs' cache in this process.</summary>
-    public static bool Applied { get; private set; }
-
-    private static int attempted;
-
-    /// <summary>Called once when the SetML assembly is loaded, after the OpenMP environment is set (it may load libtorch).</summary>
-    internal static void Initialize()
-    {
-        if (Interlocked.Exchange(ref attempted, 1) != 0) return;
-        try { State = Apply(); }
-        catch (Exception e)
-        {
-            // libtorch not loadable here (its failure is reported again on first use), or an unreadable process map.
-            State = $"not applied: {e.GetType().Name}: {e.Message}";
-        }
-    }
+    /// <summary>The fix, run once when the SetML assembly loads; its <c>State</c> says what it did in this process.</summary>
+    internal static readonly LoadTimeAdjustment Adjustment = new(Apply);
 
     /// <summary>Why the fix does not apply to this process, or null when it may.</summary>
     internal static string? NotApplicableBecause(Func<string, string?> environment)
     {
-        if (environment(OptOutVariable) == "0") return $"turned off ({OptOutVariable}=0)";
+        if (LoadTimeAdjustment.TurnedOff(environment, OptOutVariable) is string off) return off;
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return "not Linux x64";
         return null;
     }
@@ -131,7 +114,7 @@ internal static class DispatchStubCache
 
     private static string Apply()
     {
-        if (NotApplicableBecause(name => OpenMPSettings.ReadNative(name) ?? Environment.GetEnvironmentVariable(name)) is string why)
+        if (NotApplicableBecause(LoadTimeAdjustment.Environment) is string why)
             return $"not applied: {why}";
         if (MappedRegion.TorchCpu(MappedRegion.Read()) != null)
             return "not applied: libtorch was loaded before SetML (its code may be running on other threads)";
@@ -149,14 +132,8 @@ internal static class DispatchStubCache
         if (FindStore(code) is not int offset)
             return "not applied: try_get_call_ptr has another layout (a libtorch with the store fixed, or another build)";
         return Patch(new IntPtr(start + offset))
-            ? Done("applied: libtorch's CPU dispatch stubs cache their kernels")
+            ? "applied: libtorch's CPU dispatch stubs cache their kernels"
             : $"not applied: the code page could not be made writable (errno {Marshal.GetLastPInvokeError()})";
-    }
-
-    private static string Done(string state)
-    {
-        Applied = true;
-        return state;
     }
 
     /// <summary>Writes <see cref="FixedStore"/> at <paramref name="store"/>, with the page(s) writable only meanwhile.</summary>

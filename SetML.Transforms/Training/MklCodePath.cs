@@ -29,7 +29,7 @@ namespace SetML.Training;
 /// another processor, MKL choosing a type of its own), when MKL has already run (libtorch's first matrix product ran
 /// before SetML was loaded: changing the choice afterwards mixes kernels), when the user set <c>MKL_CBWR</c> or
 /// <c>MKL_ENABLE_INSTRUCTIONS</c> (an explicit choice of MKL's code path), or when <c>SETML_MKL_AVX512=0</c>.
-/// <see cref="State"/> says what happened.
+/// <c>Adjustment.State</c> says what happened.
 /// </para>
 /// <para>
 /// Results are not bitwise those of the AVX2 kernel (the products sum in another order; both are float32-accurate),
@@ -50,30 +50,13 @@ internal static class MklCodePath
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int CpuDetectFn();
 
-    /// <summary>What the selection did in this process (a short sentence, for logs and the bench).</summary>
-    public static string State { get; private set; } = "not attempted";
-
-    /// <summary>Whether SetML set MKL's code path to AVX-512 in this process.</summary>
-    public static bool Applied { get; private set; }
-
-    private static int attempted;
-
-    /// <summary>Called once when the SetML assembly is loaded, after the OpenMP environment is set (it may load libtorch).</summary>
-    internal static void Initialize()
-    {
-        if (Interlocked.Exchange(ref attempted, 1) != 0) return;
-        try { State = Apply(); }
-        catch (Exception e)
-        {
-            // libtorch not loadable here (its failure is reported again on first use), or an unreadable process map.
-            State = $"not applied: {e.GetType().Name}: {e.Message}";
-        }
-    }
+    /// <summary>The selection, run once when the SetML assembly loads; its <c>State</c> says what it did in this process.</summary>
+    internal static readonly LoadTimeAdjustment Adjustment = new(Apply);
 
     /// <summary>Why the selection does not apply to this process and processor, or null when it does.</summary>
     internal static string? NotApplicableBecause(Func<string, string?> environment)
     {
-        if (environment(OptOutVariable) == "0") return $"turned off ({OptOutVariable}=0)";
+        if (LoadTimeAdjustment.TurnedOff(environment, OptOutVariable) is string off) return off;
         if (!string.IsNullOrEmpty(environment("MKL_CBWR")) || !string.IsNullOrEmpty(environment("MKL_ENABLE_INSTRUCTIONS")))
             return "MKL_CBWR or MKL_ENABLE_INSTRUCTIONS is set: MKL's code path is the user's choice";
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return "not Linux x64";
@@ -85,7 +68,7 @@ internal static class MklCodePath
 
     private static string Apply()
     {
-        if (NotApplicableBecause(name => OpenMPSettings.ReadNative(name) ?? Environment.GetEnvironmentVariable(name)) is string why)
+        if (NotApplicableBecause(LoadTimeAdjustment.Environment) is string why)
             return $"not applied: {why}";
         _ = torch.get_num_threads();                        // loads libtorch (no BLAS call: MKL has not chosen yet)
         var maps = MappedRegion.Read();
@@ -104,7 +87,6 @@ internal static class MklCodePath
         if (detected != GenericType) return $"not applied: MKL chose processor type {detected} itself";
         int previous = CompareExchange(variable, Avx512Type, GenericType);
         if (previous != GenericType) return $"not applied: MKL's processor type changed to {previous} meanwhile";
-        Applied = true;
         return "applied: MKL uses its AVX-512 kernels (AMD processor with AVX-512)";
     }
 

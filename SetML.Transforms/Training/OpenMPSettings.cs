@@ -50,8 +50,8 @@ internal static class OpenMPSettings
         }
         // After the policy (they may load libtorch, whose OpenMP runtime reads the policy once when it is loaded). The
         // stub fix first: it applies only where libtorch is not loaded yet, and MKL's selection loads it.
-        DispatchStubCache.Initialize();
-        MklCodePath.Initialize();
+        DispatchStubCache.Adjustment.Run();
+        MklCodePath.Adjustment.Run();
     }
 
     /// <summary>

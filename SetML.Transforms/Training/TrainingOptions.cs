@@ -207,7 +207,7 @@ public static class TorchRuntime
     /// the sentence says whether that was applied, or why not (another processor, <c>SETML_MKL_AVX512=0</c>, MKL already
     /// initialised before SetML was loaded, ...). See docs/performance.md.
     /// </summary>
-    public static string MklCodePath => Training.MklCodePath.State;
+    public static string MklCodePath => Training.MklCodePath.Adjustment.State;
 
     /// <summary>
     /// What SetML did about libtorch's CPU dispatch stubs in this process: libtorch 2.x re-chooses every operation's CPU
@@ -216,7 +216,7 @@ public static class TorchRuntime
     /// sentence says whether that was applied, or why not (libtorch loaded before SetML, another libtorch build,
     /// <c>SETML_DISPATCH_STUB_CACHE=0</c>, ...). See docs/performance.md.
     /// </summary>
-    public static string DispatchStubCache => Training.DispatchStubCache.State;
+    public static string DispatchStubCache => Training.DispatchStubCache.Adjustment.State;
 
     /// <summary>Seeds TorchSharp's global generators (CPU and CUDA).</summary>
     public static void Seed(int seed)
