@@ -1,6 +1,7 @@
 // PredictionEngine throughput of a small trained Deep Sets classifier (sets of 33 points, d = 3, 3 classes):
 // predictions/s with one engine on one thread, then with N threads each owning an engine over the same model.
-// Usage: dotnet run -c Release -- [threads = 2] [seconds per measurement = 3]. Set OMP_NUM_THREADS=1 so that the
+// Usage: dotnet run -c Release -- [threads = 2] [seconds per measurement = 3]. It also prints the TorchSharp tensors and
+// managed bytes one prediction creates. Set OMP_NUM_THREADS=1 so that the
 // engines do not oversubscribe the cores with libtorch intra-op threads.
 using System.Diagnostics;
 using Microsoft.ML;
@@ -49,6 +50,18 @@ double Run(int n)
 }
 
 Console.WriteLine($"OMP_NUM_THREADS={Environment.GetEnvironmentVariable("OMP_NUM_THREADS") ?? "(unset)"}, torch threads {TorchSharp.torch.get_num_threads()}");
+Console.WriteLine($"dispatch stubs: {TorchRuntime.DispatchStubCache}");
+{
+    // What one prediction costs besides time: TorchSharp tensors created (each a finalizable object that updates
+    // process-wide counters: the points where concurrent engines contend) and managed bytes allocated.
+    var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(model);
+    for (int i = 0; i < 100; i++) engine.Predict(rows[i % rows.Count]);
+    var stats = TorchSharp.DisposeScopeManager.Statistics;
+    long tensors = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount, bytes = GC.GetAllocatedBytesForCurrentThread();
+    for (int i = 0; i < 1000; i++) engine.Predict(rows[i % rows.Count]);
+    Console.WriteLine($"per prediction: {(stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - tensors) / 1000.0:F1} tensors, " +
+                      $"{(GC.GetAllocatedBytesForCurrentThread() - bytes) / 1000.0:F0} managed bytes");
+}
 double one = Run(1);
 double many = Run(threads);
 Console.WriteLine($"1 thread, 1 engine:          {one,8:F0} predictions/s");
