@@ -64,6 +64,23 @@ public sealed class DispatchStubCacheTests
     }
 
     [TestMethod]
+    public void WhereLibtorchRanBeforeSetMLItsCodeIsLeftAlone()
+    {
+        // Another thread could be inside libtorch's code then: SetML must not rewrite it (and says why).
+        var output = Path.Combine(Path.GetTempPath(), $"setml-torch-first-{Guid.NewGuid():N}.txt");
+        try
+        {
+            var (exited, exitCode, stderr) = Reliability.ChildProcess.Run(TimeSpan.FromMinutes(2), 1, "torch-first", output);
+            Assert.IsTrue(exited && exitCode == 0, $"child exited {exited} with {exitCode}: {stderr}");
+            var state = File.ReadAllLines(output)[0];
+            if (DispatchStubCache.NotApplicableBecause(LoadTimeAdjustment.Environment) == null)
+                Assert.AreEqual("not applied: libtorch was loaded before SetML (its code may be running on other threads)", state);
+            else StringAssert.StartsWith(state, "not applied");
+        }
+        finally { File.Delete(output); }
+    }
+
+    [TestMethod]
     public void InThisProcessStubsKeepTheirKernelAndResultsAreUnchanged()
     {
         // The test host touches SetML before any tensor operation (TestHostSetup), as an application does.

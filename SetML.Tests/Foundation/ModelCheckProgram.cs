@@ -9,7 +9,8 @@ namespace SetML.Tests.Foundation;
 /// <see cref="PersistenceTests"/> to load a saved model in a separate process, as a user's application would:
 /// <c>dotnet SetML.Tests.dll predict-model MODEL.zip INPUT.json OUTPUT.json</c>; and by <see cref="Reliability.HugeSetTests"/>
 /// and <see cref="Reliability.GcStressTests"/> for cases that could crash the process:
-/// <c>dotnet SetML.Tests.dll huge-set OUTPUT.json</c>, <c>dotnet SetML.Tests.dll gc-stress STEPS OUTPUT.json</c>, <c>dotnet SetML.Tests.dll soak OUTPUT.json</c>.
+/// <c>dotnet SetML.Tests.dll huge-set OUTPUT.json</c>, <c>dotnet SetML.Tests.dll gc-stress STEPS OUTPUT.json</c>, <c>dotnet SetML.Tests.dll soak OUTPUT.json</c>;
+/// and by <see cref="DispatchStubCacheTests"/>: <c>dotnet SetML.Tests.dll torch-first OUTPUT.txt</c> (TorchSharp used before SetML).
 /// INPUT.json: array of point sets (float arrays). OUTPUT.json: { "transform": [bits], "engine": [bits] } with the
 /// Score of each row through Transform and through PredictionEngine, as the raw int bits of the float.
 /// <c>dotnet SetML.Tests.dll make-golden DIR</c> writes the golden model files (<see cref="SetML.Samples.Reliability.GoldenModels"/>);
@@ -20,6 +21,7 @@ public static class ModelCheckProgram
 {
     public static int Main(string[] args)
     {
+        if (args.Length == 2 && args[0] == "torch-first") return TorchFirstProgram.Run(args[1]);
         if (args.Length == 2 && args[0] == "make-golden")
         {
             SetML.Samples.Reliability.GoldenModels.Generate(args[1], Console.Out);
@@ -82,4 +84,30 @@ public static class ModelCheckProgram
 public sealed class ScoreRow
 {
     public float Score { get; set; }
+}
+
+/// <summary>
+/// An application that uses TorchSharp before SetML: libtorch has run when SetML's load-time adjustments come, so the
+/// dispatch-stub fix must leave libtorch's code alone. Writes <c>TorchRuntime.DispatchStubCache</c> to the output file.
+/// </summary>
+internal static class TorchFirstProgram
+{
+    public static int Run(string output)
+    {
+        UseTorchSharp();
+        File.WriteAllText(output, ReadSetMLState());
+        return 0;
+    }
+
+    // Separate, never inlined: nothing of SetML is touched (or compiled) before TorchSharp has run an operation.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void UseTorchSharp()
+    {
+        using var x = TorchSharp.torch.ones(8);
+        using var y = x.mul(x);
+        _ = y.sum().item<float>();
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static string ReadSetMLState() => SetML.Training.TorchRuntime.DispatchStubCache;
 }
