@@ -61,6 +61,19 @@ public sealed class InferencePathTests
     }
 
     [TestMethod]
+    public void SetsStandardizedOnTheirWayIntoTheBatchEqualStandardizedCopiesBitwise()
+    {
+        using var scope = NewDisposeScope();
+        var sets = new[] { new float[] { 1, 2, 3, 4, 5, 6 }, new float[] { -7.5f, 0.25f, 1e3f }, Array.Empty<float>() };
+        var normalization = SetElementNormalization.Compute(sets, 3);
+        var (x, mask) = SetBatch.Pad(sets, 3, null, 0, normalization);
+        var (expectedX, expectedMask) = SetBatch.Pad(sets.Select(normalization.Apply).ToList(), 3);
+        CollectionAssert.AreEqual(Values(expectedX), Values(x), "normalized values and zero padding");
+        CollectionAssert.AreEqual(expectedMask.data<bool>().ToArray(), mask.data<bool>().ToArray(), "mask");
+        CollectionAssert.AreEqual(new float[] { 1, 2, 3, 4, 5, 6 }, sets[0], "the caller's sets are left as they were");
+    }
+
+    [TestMethod]
     public void ThePredictedClassIsTheFirstMaximumAsArgmaxGivesIt()
     {
         using var scope = NewDisposeScope();

@@ -216,10 +216,18 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
         }
         // Memory: refuse a set whose forward pass alone exceeds the budget, split a batch that would — before any tensor exists.
         var guard = new MemoryGuard(Spec, MemoryBudgetBytes, training: false, $"{nameof(SetModelTransformer)}.{nameof(MemoryBudgetBytes)}");
-        long[] Sizes(int r) => Spec.Inputs.Select((input, i) => input.Kind == ModelInputKind.Set ? (long)(rows[i][r].Length / input.ElementDimension) : 0L).ToArray();
         int count = rows.Count == 0 ? 0 : rows[0].Count;
-        guard.CheckRows(count, Sizes, r => firstRow + r);
-        var parts = guard.Split(Enumerable.Range(0, count).ToArray(), Sizes);
+        // The set sizes of each row, computed once (a prediction engine's single row: one small array, no iterators).
+        var sizes = new long[count][];
+        for (int r = 0; r < count; r++)
+        {
+            var rowSizes = sizes[r] = new long[Spec.Inputs.Count];
+            for (int i = 0; i < rowSizes.Length; i++)
+                if (Spec.Inputs[i].Kind == ModelInputKind.Set) rowSizes[i] = rows[i][r].Length / Spec.Inputs[i].ElementDimension;
+        }
+        guard.CheckRows(count, r => sizes[r], r => firstRow + r);
+        if (count <= 1) return PredictBatch(rows);
+        var parts = guard.Split(Enumerable.Range(0, count).ToArray(), r => sizes[r]);
         if (parts.Count == 1) return PredictBatch(rows);
         var results = parts.Select(part => (part, PredictBatch(rows.Select(input => (IReadOnlyList<float[]>)part.Select(r => input[r]).ToList()).ToList()))).ToList();
         var merged = results[0].Item2.Select(a => Array.CreateInstance(a.GetType().GetElementType()!, count)).ToArray();
@@ -247,8 +255,12 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
 
     /// <summary>Rows × padded set length, summed over the set inputs: the size of the batch <paramref name="rows"/> makes.</summary>
     private long PaddedElements(IReadOnlyList<IReadOnlyList<float[]>> rows)
-        => Spec.Inputs.Select((input, i) => input.Kind == ModelInputKind.Set
-            ? (long)rows[i].Count * SetBatch.PaddedLength(rows[i], input.ElementDimension) : 0L).Sum();
+    {
+        long total = 0;
+        for (int i = 0; i < Spec.Inputs.Count; i++)
+            if (Spec.Inputs[i].Kind == ModelInputKind.Set) total += (long)rows[i].Count * SetBatch.PaddedLength(rows[i], Spec.Inputs[i].ElementDimension);
+        return total;
+    }
 
     internal static void CheckVector(ModelInput input, float[] v, long row)
     {

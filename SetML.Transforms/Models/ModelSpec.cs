@@ -95,7 +95,8 @@ public sealed class ModelInputBatch : IDisposable
         {
             if (inputs[i].Kind == ModelInputKind.Set)
             {
-                var (x, m) = SetBatch.Pad(inputs[i].Prepare(rows[i]), inputs[i].ElementDimension, device);
+                // Standardized on the way into the tensor: the values of Prepare, without a normalized copy of each set.
+                var (x, m) = SetBatch.Pad(rows[i], inputs[i].ElementDimension, device, 0, inputs[i].Normalization);
                 X[i] = x; Mask[i] = m;
             }
             else

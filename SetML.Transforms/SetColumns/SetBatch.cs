@@ -11,7 +11,7 @@ namespace SetML.SetColumns;
 /// </summary>
 public static class SetBatch
 {
-    /// <summary>Nmax of <see cref="Pad"/>: max(1, max_i n_i, <paramref name="minimumLength"/>), without creating any tensor.</summary>
+    /// <summary>Nmax of <see cref="Pad(IReadOnlyList{float[]}, int, Device, int)"/>: max(1, max_i n_i, <paramref name="minimumLength"/>), without creating any tensor.</summary>
     internal static int PaddedLength(IReadOnlyList<float[]> sets, int elementDimension, int minimumLength = 0)
     {
         // At least one (masked) slot: a batch of empty sets is still a well-formed [B, 1, d] tensor, so no module
@@ -30,6 +30,15 @@ public static class SetBatch
     /// <param name="device">Where to create the tensors (CPU when null).</param>
     /// <param name="minimumLength">Pad to at least this many elements (useful for tests of padding invariance).</param>
     public static (Tensor X, Tensor Mask) Pad(IReadOnlyList<float[]> sets, int elementDimension, Device? device = null, int minimumLength = 0)
+        => Pad(sets, elementDimension, device, minimumLength, normalization: null);
+
+    /// <summary>
+    /// <see cref="Pad(IReadOnlyList{float[]}, int, Device, int)"/> with each set standardized by
+    /// <paramref name="normalization"/> on its way into the tensor (the values <see cref="SetElementNormalization.Apply(float[])"/>
+    /// gives, without a normalized copy of every set).
+    /// </summary>
+    internal static (Tensor X, Tensor Mask) Pad(IReadOnlyList<float[]> sets, int elementDimension, Device? device, int minimumLength,
+        SetElementNormalization? normalization)
     {
         int b = sets.Count, d = elementDimension;
         int nmax = PaddedLength(sets, d, minimumLength);
@@ -38,7 +47,8 @@ public static class SetBatch
             for (int i = 0; i < b; i++)
             {
                 var row = elements.Slice(i * nmax * d, nmax * d);
-                sets[i].AsSpan().CopyTo(row);
+                if (normalization != null) normalization.Apply(sets[i], row[..sets[i].Length]);
+                else sets[i].AsSpan().CopyTo(row);
                 row[sets[i].Length..].Clear();
             }
         });

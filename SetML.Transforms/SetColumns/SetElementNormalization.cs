@@ -57,10 +57,16 @@ public sealed class SetElementNormalization
     /// <summary>A normalized copy of a set (n·d values).</summary>
     public float[] Apply(float[] set)
     {
-        int d = Mean.Length;
         var r = new float[set.Length];
-        for (int i = 0; i < set.Length; i++) r[i] = (float)(((double)set[i] - Mean[i % d]) / Scale[i % d]);
+        Apply(set, r);
         return r;
+    }
+
+    /// <summary>Writes the normalized <paramref name="set"/> into <paramref name="destination"/> (of the same length).</summary>
+    internal void Apply(ReadOnlySpan<float> set, Span<float> destination)
+    {
+        int d = Mean.Length;
+        for (int i = 0; i < set.Length; i++) destination[i] = (float)(((double)set[i] - Mean[i % d]) / Scale[i % d]);
     }
 
     /// <summary>Normalizes every set of <paramref name="sets"/> in place (replacing the arrays).</summary>
