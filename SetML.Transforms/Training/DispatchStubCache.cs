@@ -35,7 +35,8 @@ namespace SetML.Training;
 /// the upstream code's intent, so each stub chooses once.
 /// </para>
 /// <para>
-/// The code page is made writable only for that write, and then returned to read and execute.
+/// The code page is made writable (and stays executable) only for that write, and then returned to read and execute.
+/// Where a W^X policy refuses writable code, nothing is changed.
 /// </para>
 /// <para>
 /// SetML changes nothing in these cases:
@@ -136,7 +137,15 @@ internal static class DispatchStubCache
             : $"not applied: the code page could not be made writable (errno {Marshal.GetLastPInvokeError()})";
     }
 
-    /// <summary>Writes <see cref="FixedStore"/> at <paramref name="store"/>, with the page(s) writable only meanwhile.</summary>
+    /// <summary>
+    /// Writes <see cref="FixedStore"/> at <paramref name="store"/> with the page(s) writable only meanwhile, or leaves
+    /// them untouched and returns false where they cannot be made writable while staying executable.
+    /// </summary>
+    /// <remarks>
+    /// Never read-write without execute: where W^X policies refuse writable code (SELinux's execmod, PaX), a page made
+    /// read-write and written would then be refused its execute right back, and libtorch's next call into it would
+    /// crash. Read-write-execute is refused there, and nothing is changed.
+    /// </remarks>
     private static unsafe bool Patch(IntPtr store)
     {
         long page = Environment.SystemPageSize;
@@ -144,13 +153,10 @@ internal static class DispatchStubCache
         long last = (store.ToInt64() + FixedStore.Length - 1) & ~(page - 1);
         var pages = new IntPtr(first);
         var length = (nuint)(last - first + page);
-        // Read-write-execute first (the page keeps running other libtorch code); read-write where W^X forbids that.
-        if (Libc.mprotect(pages, length, Libc.Read | Libc.Write | Libc.Execute) != 0
-            && Libc.mprotect(pages, length, Libc.Read | Libc.Write) != 0)
-            return false;
+        if (Libc.mprotect(pages, length, Libc.Read | Libc.Write | Libc.Execute) != 0) return false;
         FixedStore.CopyTo(new Span<byte>((void*)store, FixedStore.Length));
-        if (Libc.mprotect(pages, length, Libc.Read | Libc.Execute) != 0)
-            throw new InvalidOperationException($"libtorch's code page could not be returned to read-execute (errno {Marshal.GetLastPInvokeError()}).");
+        // Back to read-execute; should that be refused, the page stays read-write-execute, which still runs.
+        _ = Libc.mprotect(pages, length, Libc.Read | Libc.Execute);
         return true;
     }
 
