@@ -36,6 +36,22 @@ public sealed class ModelOutputsTests
         }
     }
 
+    /// <summary>A spec written outside SetML whose forward pass takes a gradient (as DSPN's inner loop does): per set, d/dx of Σx² summed, i.e. 2·Σx.</summary>
+    private sealed class GradientSpec : ModelSpec
+    {
+        public override bool PredictsWithGradients => true;
+
+        public override nn.Module CreateNetwork() => nn.Identity();
+
+        public override ModelOutputs CreateOutputs() => ModelOutputs.Create<nn.Module, Tensor>((_, batch) =>
+        {
+            using var grad = torch.enable_grad();
+            var x = batch.X[0].detach().requires_grad_(true);
+            var gradient = torch.autograd.grad(new[] { x.pow(2).sum() }, new[] { x })[0];
+            return gradient.sum(new long[] { 1, 2 }).detach();
+        }, OutputColumn.Single<Tensor>("TwiceTheSum", g => g.data<float>().ToArray()));
+    }
+
     private sealed class Row
     {
         [VectorType] public float[] Set { get; set; } = Array.Empty<float>();
@@ -71,6 +87,25 @@ public sealed class ModelOutputsTests
         CollectionAssert.AreEqual(new[] { "Set", "Size", "NonEmpty", "Count" }.OrderBy(s => s).ToArray(),
             output.Schema.Select(c => c.Name).OrderBy(s => s).ToArray());
         CollectionAssert.AreEqual(t.Spec.GetOutputColumns().Select(c => c.Name).ToArray(), t.OutputColumnNames.ToArray());
+    }
+
+    [TestMethod]
+    public void ASpecThatNeedsGradientsWhilePredictingGetsThem()
+    {
+        // Prediction runs in inference mode unless the spec says its forward pass takes gradients (then no_grad, which
+        // enable_grad lifts); the flag is code, not model: never written into the model file.
+        var ml = new MLContext(seed: 1);
+        var spec = new GradientSpec();
+        spec.Inputs.Add(new ModelInput { ColumnName = "Set", Kind = ModelInputKind.Set, ElementDimension = 2 });
+        using var t = new SetModelTransformer(ml, spec, spec.CreateNetwork(), SetML.Training.SetDevice.Cpu, predictionBatchSize: 2);
+        CollectionAssert.AreEqual(new[] { 42f, 30f, 0f }, t.Transform(Data(ml)).GetColumn<float>("TwiceTheSum").ToArray());
+        foreach (var zip in Directory.GetFiles(Golden.GoldenModelTests.Folder(Golden.GoldenModelTests.Versions.Max()), "*.zip"))
+        {
+            var model = ml.Model.Load(zip, out _);
+            foreach (var saved in (model as IEnumerable<ITransformer> ?? new[] { model }).OfType<SetModelTransformer>())
+                Assert.IsFalse(SpecJson.Serialize(saved.Spec).Contains(nameof(ModelSpec.PredictsWithGradients)), zip);
+            (model as IDisposable)?.Dispose();
+        }
     }
 
     [TestMethod]

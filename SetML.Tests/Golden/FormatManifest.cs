@@ -60,7 +60,8 @@ public static class FormatManifest
     {
         if (!seen.Add(type)) return;
         var info = SpecJson.Options.GetTypeInfo(type);
-        foreach (var p in info.Properties.OrderBy(p => p.Name, StringComparer.Ordinal))
+        // A property the contract never reads from the spec ([JsonIgnore]: no getter in the contract) is never written.
+        foreach (var p in info.Properties.Where(p => p.Get != null).OrderBy(p => p.Name, StringComparer.Ordinal))
         {
             sb.AppendLine($"{indent}{p.Name}: {Describe(p.PropertyType)}{(p.Set == null ? " (read-only)" : "")}");
             var element = Element(p.PropertyType);

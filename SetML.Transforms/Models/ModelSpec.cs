@@ -177,9 +177,13 @@ public abstract class ModelSpec
 
     /// <summary>
     /// Whether the forward pass at prediction takes gradient steps of its own (DSPN's inner loop): it then runs under
-    /// <c>torch.no_grad()</c>, which the network may lift, instead of <c>torch.inference_mode()</c>, which it cannot.
+    /// <c>torch.no_grad()</c>, which the network may lift with <c>torch.enable_grad()</c>, instead of
+    /// <c>torch.inference_mode()</c>, which it cannot (tensors made in inference mode never enter autograd). Default
+    /// false: inference mode, which also spares concurrent predictions the weights' autograd locks. Override it in a spec
+    /// whose network needs gradients while it predicts. Not saved: it belongs to the code, not to the trained model.
     /// </summary>
-    internal virtual bool PredictsWithGradients => false;
+    [System.Text.Json.Serialization.JsonIgnore]
+    public virtual bool PredictsWithGradients => false;
 
     /// <summary>What the forward memory grows with, for error messages (e.g. "SAB attention, quadratic in the set size").</summary>
     public virtual string DescribeMemory() => $"{GetType().Name}, memory assumed quadratic in the set size";

@@ -297,7 +297,8 @@ public sealed class SetPredictionModelSpec : ModelSpec, INetworkSpec<SetPredicti
         : $"set predictor with N = {MaximumSetSize} slots, quadratic in N";
 
     /// <summary>DSPN predicts by gradient descent on the set: its prediction runs with autograd available.</summary>
-    internal override bool PredictsWithGradients => Decoder is DspnOptions;
+    [System.Text.Json.Serialization.JsonIgnore]
+    public override bool PredictsWithGradients => Decoder is DspnOptions;
 
     /// <summary>Inner steps used at prediction (DSPN), or null for the decoder's default.</summary>
     public int? PredictionSteps => Decoder is DspnOptions { PredictionInnerSteps: > 0 } o ? o.PredictionInnerSteps : null;
