@@ -226,7 +226,6 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
                 if (Spec.Inputs[i].Kind == ModelInputKind.Set) rowSizes[i] = rows[i][r].Length / Spec.Inputs[i].ElementDimension;
         }
         guard.CheckRows(count, r => sizes[r], r => firstRow + r);
-        if (count <= 1) return PredictBatch(rows);
         var parts = guard.Split(Enumerable.Range(0, count).ToArray(), r => sizes[r]);
         if (parts.Count == 1) return PredictBatch(rows);
         var results = parts.Select(part => (part, PredictBatch(rows.Select(input => (IReadOnlyList<float[]>)part.Select(r => input[r]).ToList()).ToList()))).ToList();

@@ -22,12 +22,6 @@ public enum PoolingKind
 /// </summary>
 public static class MaskedPooling
 {
-    // Fill values rooted for the life of the process (never finalized, shared read-only by all threads): an implicit
-    // temporary Scalar can be finalized by the GC while libtorch still reads it ("Expected false to be true ... toFloat"
-    // under memory pressure), and a Scalar per call is one more finalizable object per prediction.
-    private static readonly Scalar Zero = 0f.ToScalar(), One = 1f.ToScalar(),
-        MinusInfinity = float.NegativeInfinity.ToScalar(), PlusInfinity = float.PositiveInfinity.ToScalar();
-
     /// <summary>Pools <c>x [B, N, F]</c> over N using <c>mask [B, N]</c> → <c>[B, F]</c>.</summary>
     public static Tensor Pool(Tensor x, Tensor mask, PoolingKind kind) => Pool(x, mask, kind, overwriteInput: false);
 
@@ -49,20 +43,20 @@ public static class MaskedPooling
         switch (kind)
         {
             case PoolingKind.Sum:
-                result = Filled(Zero).sum(1);
+                result = Filled(ScalarOps.Zero).sum(1);
                 break;
             case PoolingKind.Mean:
-                var count = mask.sum(1, keepdim: true, type: x.dtype).clamp_min(One); // [B, 1]
-                var sum = Filled(Zero).sum(1);
+                var count = mask.sum(1, keepdim: true, type: x.dtype).clamp_min(ScalarOps.One); // [B, 1]
+                var sum = Filled(ScalarOps.Zero).sum(1);
                 result = noGrad ? sum.div_(count) : sum.div(count);
                 break;
             case PoolingKind.Max:
             case PoolingKind.Min:
                 bool isMax = kind == PoolingKind.Max;
-                var filled = Filled(isMax ? MinusInfinity : PlusInfinity);
+                var filled = Filled(isMax ? ScalarOps.MinusInfinity : ScalarOps.PlusInfinity);
                 var pooled = isMax ? filled.amax(new long[] { 1 }) : filled.amin(new long[] { 1 });
                 var empty = mask.any(1).unsqueeze(-1).logical_not();      // [B, 1]
-                result = noGrad ? pooled.masked_fill_(empty, Zero) : pooled.masked_fill(empty, Zero);   // amax's backward reads its output
+                result = noGrad ? pooled.masked_fill_(empty, ScalarOps.Zero) : pooled.masked_fill(empty, ScalarOps.Zero);   // amax's backward reads its output
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
@@ -75,6 +69,6 @@ public static class MaskedPooling
     {
         using var padding = mask.unsqueeze(-1);
         using var notPadding = padding.logical_not();
-        return x.masked_fill(notPadding, Zero);
+        return x.masked_fill(notPadding, ScalarOps.Zero);
     }
 }

@@ -17,9 +17,12 @@ namespace SetML.Modules;
 /// </remarks>
 public static class ScalarOps
 {
-    // Rooted for the life of the process (never finalized): the alpha of additions and the exponent of squares.
-    // TorchSharp's own Tensor + Tensor is add(other, 1) and square() is pow(2), each with an implicit temporary inside.
-    private static readonly Scalar One = 1.ToScalar(), Two = 2.ToScalar(), Zero = 0.ToScalar();
+    // Rooted for the life of the process (never finalized, shared read-only by all threads): the alpha of additions, the
+    // exponent of squares and the fill values of masked pooling. TorchSharp's own Tensor + Tensor is add(other, 1) and
+    // square() is pow(2), each with an implicit temporary inside, which the GC can finalize while libtorch still reads
+    // it; and a Scalar made per call is one more finalizable object per prediction.
+    internal static readonly Scalar One = 1.ToScalar(), Two = 2.ToScalar(), Zero = 0.ToScalar(),
+        MinusInfinity = float.NegativeInfinity.ToScalar(), PlusInfinity = float.PositiveInfinity.ToScalar();
 
     /// <summary><c>a + b</c> (TorchSharp's <c>+</c> passes an implicit temporary alpha = 1 to libtorch).</summary>
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);

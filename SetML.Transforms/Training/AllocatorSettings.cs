@@ -42,7 +42,7 @@ internal static class AllocatorSettings
 #pragma warning restore CA2255
     internal static void Initialize()
     {
-        if (!OperatingSystem.IsLinux() || !ShouldApply(name => OpenMPSettings.ReadNative(name) ?? Environment.GetEnvironmentVariable(name))) return;
+        if (!OperatingSystem.IsLinux() || !ShouldApply(LoadTimeAdjustment.Environment)) return;
         try { Applied = mallopt(M_MMAP_MAX, 0) == 1 & mallopt(M_TRIM_THRESHOLD, TrimThresholdBytes) == 1; }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
