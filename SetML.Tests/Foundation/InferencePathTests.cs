@@ -1,3 +1,6 @@
+using Microsoft.ML.Data;
+using Microsoft.ML;
+using SetML.Training;
 using SetML.Models;
 using SetML.Modules;
 using SetML.SetColumns;
@@ -89,5 +92,49 @@ public sealed class InferencePathTests
         var expected = probabilities.argmax(-1).data<long>().Select(i => (int)i).ToArray();
         CollectionAssert.AreEqual(expected, EncoderModelSpec.FirstMaximum(probabilities));
         CollectionAssert.AreEqual(new[] { 1, 0, 1, 0, 2 }, EncoderModelSpec.FirstMaximum(probabilities));
+    }
+    [TestMethod]
+    [DataRow(PoolingKind.Sum)] [DataRow(PoolingKind.Mean)] [DataRow(PoolingKind.Max)] [DataRow(PoolingKind.Min)]
+    public void PoolingWithoutADisposeScopeLeavesOnlyItsResult(PoolingKind kind)
+    {
+        // Pooling and the Deep Sets forward pass dispose their temporaries themselves (no dispose scope of their own):
+        // outside any scope, in every grad mode and both overwrite modes, only the returned tensor stays alive.
+        torch.random.manual_seed(5);
+        using var encoder = new DeepSetsEncoder(3, new DeepSetsOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4, Pooling = kind });
+        using var mask = tensor(new[] { true, true, false, true, false, false }, new long[] { 2, 3 });
+        foreach (var mode in new[] { "grad", "no_grad", "inference" })
+            foreach (bool overwrite in new[] { false, true })
+            {
+                using var x = randn(2, 3, 3, requires_grad: mode == "grad");
+                long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+                using (IDisposable? _ = mode == "no_grad" ? no_grad() : mode == "inference" ? inference_mode() : null)
+                {
+                    using var h = x * 2;
+                    using (MaskedPooling.Pool(h, mask, kind, overwrite)) { }
+                    using (encoder.forward(x, mask)) { }
+                }
+                Assert.AreEqual(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount, $"{kind}, {mode}, overwrite {overwrite}: live tensors left behind");
+            }
+    }
+
+    [TestMethod]
+    public void APredictionEngineReusingItsInputArraysPredictsEveryRowAsTransformDoes()
+    {
+        // The engine reads each row into arrays kept from row to row (new ones only when a set's length changes) and
+        // caches the last forward pass by position and values: rows of changing and repeated sizes, and a row repeated,
+        // must each give Transform's score.
+        var ml = new MLContext(0);
+        var train = TestSets.Load(ml, TestSets.Points(60, 31));
+        var model = ml.Regression.Trainers.DeepSets("Label", "Points", 2, new SetRegressionOptions
+        {
+            Epochs = 1, Encoder = new DeepSetsOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4 },
+        }).Fit(train);
+        var pool = TestSets.Points(6, 32);
+        var rows = new[] { 0, 1, 1, 2, 0, 3, 3, 4, 5, 2, 0 }.Select(i => pool[i]).ToList();
+        var expected = model.Transform(TestSets.Load(ml, rows)).GetColumn<float>("Score").ToArray();
+        var engine = ml.Model.CreatePredictionEngine<PointSetRow, ScoreRow>(model);
+        var actual = rows.Select(r => engine.Predict(r).Score).ToArray();
+        CollectionAssert.AreEqual(expected, actual);
+        Assert.IsTrue(rows.Select(r => r.Points.Length).Distinct().Count() > 2, "the rows' set sizes change");
     }
 }

@@ -21,10 +21,17 @@ internal sealed class ModelRowReader
     /// <summary>Reads input <paramref name="i"/> of the current row as a dense array.</summary>
     public float[] Read(int i)
     {
-        _getters[i](ref _buffer);
-        var a = new float[_buffer.Length];
-        _buffer.CopyTo(a);
+        float[]? a = null;
+        ReadInto(i, ref a);
         return a;
+    }
+
+    /// <summary>Reads input <paramref name="i"/> of the current row into <paramref name="a"/>, a new array only when its length differs.</summary>
+    public void ReadInto(int i, [System.Diagnostics.CodeAnalysis.NotNull] ref float[]? a)
+    {
+        _getters[i](ref _buffer);
+        if (a == null || a.Length != _buffer.Length) a = new float[_buffer.Length];
+        _buffer.CopyTo(a);
     }
 
     /// <summary>Input columns the model reads.</summary>
@@ -200,19 +207,38 @@ internal sealed class SetModelRowMapper : IRowToRowMapper
 
         // Several output getters (Score, Probability, ...) are usually called for one row: the forward pass is
         // cached, keyed on the row's position AND its input values (a PredictionEngine may reuse positions).
-        private float[][]? _cachedInputs;
+        // The inputs are read into arrays reused from row to row (a new one only when a set's length changes): the
+        // values of the last forward pass, and this call's.
+        private float[]?[] _cachedInputs = Array.Empty<float[]?>(), _readInputs = Array.Empty<float[]?>();
+        private bool _cached;
+        // One single-row list per input, handed to PredictRows.
+        private float[][][] _rows = Array.Empty<float[][]>();
 
         private Array[] Current()
         {
-            var inputs = Enumerable.Range(0, _m._t.Spec.Inputs.Count).Select(i => _reader!.Read(i)).ToArray();
-            bool same = _computedAt == _input.Position && _cachedInputs != null
-                && inputs.Zip(_cachedInputs).All(p => p.First.AsSpan().SequenceEqual(p.Second));
+            int count = _m._t.Spec.Inputs.Count;
+            if (_rows.Length != count)
+            {
+                _cachedInputs = new float[count][];
+                _readInputs = new float[count][];
+                _rows = new float[count][][];
+                for (int i = 0; i < count; i++) _rows[i] = new float[1][];
+            }
+            bool same = _cached && _computedAt == _input.Position;
+            for (int i = 0; i < count; i++)
+            {
+                _reader!.ReadInto(i, ref _readInputs[i]);
+                same = same && _readInputs[i].AsSpan().SequenceEqual(_cachedInputs[i]);
+            }
             if (!same)
             {
-                var rows = inputs.Select(a => (IReadOnlyList<float[]>)new[] { a }).ToArray();
-                _outputs = _m._t.PredictRows(rows, Math.Max(0, _input.Position));
+                // What was just read becomes the cache; the old cache's arrays are read into next time.
+                (_cachedInputs, _readInputs) = (_readInputs, _cachedInputs);
+                _cached = false;
+                for (int i = 0; i < count; i++) _rows[i][0] = _cachedInputs[i]!;
+                _outputs = _m._t.PredictRows(_rows, Math.Max(0, _input.Position));
                 _computedAt = _input.Position;
-                _cachedInputs = inputs;
+                _cached = true;
             }
             return _outputs;
         }

@@ -215,7 +215,9 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
             }
         }
         // Memory: refuse a set whose forward pass alone exceeds the budget, split a batch that would — before any tensor exists.
-        var guard = new MemoryGuard(Spec, MemoryBudgetBytes, training: false, $"{nameof(SetModelTransformer)}.{nameof(MemoryBudgetBytes)}");
+        var guard = _guard;
+        if (guard == null || guard.Budget != MemoryBudget.Resolve(MemoryBudgetBytes))
+            _guard = guard = new MemoryGuard(Spec, MemoryBudgetBytes, training: false, $"{nameof(SetModelTransformer)}.{nameof(MemoryBudgetBytes)}");
         int count = rows.Count == 0 ? 0 : rows[0].Count;
         // The set sizes of each row, computed once (a prediction engine's single row: one small array, no iterators).
         var sizes = new long[count][];
@@ -225,7 +227,22 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
             for (int i = 0; i < rowSizes.Length; i++)
                 if (Spec.Inputs[i].Kind == ModelInputKind.Set) rowSizes[i] = rows[i][r].Length / Spec.Inputs[i].ElementDimension;
         }
-        guard.CheckRows(count, r => sizes[r], r => firstRow + r);
+        for (int r = 0; r < count; r++) guard.CheckRow(sizes[r], firstRow + r);
+        // One row (a PredictionEngine's) fits once checked; a batch may need splitting.
+        return count <= 1 ? PredictBatch(rows) : PredictParts(rows, sizes, guard);
+    }
+
+    // The memory guard of the current budget, made again only when MemoryBudgetBytes changes.
+    private MemoryGuard? _guard;
+
+    /// <summary>
+    /// A batch that passed <see cref="MemoryGuard.CheckRow"/>: one forward pass when it fits the memory budget, else one
+    /// per part that fits, merged back in row order. (Apart from <see cref="PredictRows"/>, whose single rows then
+    /// allocate none of these lambdas' closures.)
+    /// </summary>
+    private Array[] PredictParts(IReadOnlyList<IReadOnlyList<float[]>> rows, long[][] sizes, MemoryGuard guard)
+    {
+        int count = sizes.Length;
         var parts = guard.Split(Enumerable.Range(0, count).ToArray(), r => sizes[r]);
         if (parts.Count == 1) return PredictBatch(rows);
         var results = parts.Select(part => (part, PredictBatch(rows.Select(input => (IReadOnlyList<float[]>)part.Select(r => input[r]).ToList()).ToList()))).ToList();
@@ -240,7 +257,8 @@ public sealed class SetModelTransformer : ITransformer, IDisposable
     // are the calling thread's, and everything else this creates belongs to the call (see the class remarks).
     private Array[] PredictBatch(IReadOnlyList<IReadOnlyList<float[]>> rows)
     {
-        using var scope = torch.NewDisposeScope();
+        // No dispose scope here (a HashSet per call): the input tensors are the batch's, disposed with it, and the
+        // forward pass's are ModelOutputs.Predict's.
         // Inference mode where the model allows it: besides no gradients it turns off forward-mode AD, whose check
         // locks each weight's autograd mutex inside every Linear (threads predicting with one model then queue on it),
         // and the version counters and view records of no_grad (docs/architecture.md, threading model).

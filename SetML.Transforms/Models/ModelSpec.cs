@@ -111,9 +111,9 @@ public sealed class ModelInputBatch : IDisposable
 
     // [count, f], written straight into libtorch's storage (TensorData.Create).
     private static Tensor VectorRows(IReadOnlyList<float[]> rows, int count, int f)
-        => TensorData.Create<float>(new long[] { count, f }, values =>
+        => TensorData.Create(new long[] { count, f }, (rows, count, f), static (Span<float> values, (IReadOnlyList<float[]> Rows, int Count, int F) s) =>
         {
-            for (int r = 0; r < count; r++) rows[r].AsSpan(0, f).CopyTo(values.Slice(r * f, f));
+            for (int r = 0; r < s.Count; r++) s.Rows[r].AsSpan(0, s.F).CopyTo(values.Slice(r * s.F, s.F));
         });
 
     /// <summary>Number of rows.</summary>

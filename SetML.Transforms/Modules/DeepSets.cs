@@ -51,9 +51,10 @@ namespace SetML.Modules
         /// <inheritdoc />
         public override Tensor forward(Tensor x, Tensor mask)
         {
-            using var scope = torch.NewDisposeScope();
-            var pooled = MaskedPooling.Pool(phi.forward(x), mask, Pooling, overwriteInput: true);
-            return rho.forward(pooled).MoveToOuterDisposeScope();
+            // Disposed as they go, without a dispose scope (a HashSet per call: docs/performance.md, "prediction").
+            using var h = phi.forward(x);
+            using var pooled = MaskedPooling.Pool(h, mask, Pooling, overwriteInput: true);
+            return rho.forward(pooled);
         }
 
         /// <inheritdoc />

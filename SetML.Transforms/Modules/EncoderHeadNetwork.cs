@@ -33,7 +33,8 @@ public sealed class EncoderHeadNetwork : nn.Module<Tensor, Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x, Tensor mask)
     {
-        using var scope = torch.NewDisposeScope();
-        return head.forward(encoder.forward(x, mask)).MoveToOuterDisposeScope();
+        // The embedding is disposed here, without a dispose scope (a HashSet per call: docs/performance.md, "prediction").
+        using var embedding = encoder.forward(x, mask);
+        return head.forward(embedding);
     }
 }

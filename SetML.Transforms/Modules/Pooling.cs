@@ -34,34 +34,45 @@ public static class MaskedPooling
     {
         // size(d), not shape[d]: TorchSharp's shape getter leaves a finalizable array behind on every call.
         if (x.size(1) == 0) return torch.zeros(x.size(0), x.size(2), dtype: x.dtype, device: x.device);
-        using var scope = torch.NewDisposeScope();
-        var padding = mask.unsqueeze(-1).logical_not();   // [B, N, 1] bool, true for padded elements
+        // Temporaries are disposed as they go rather than by a dispose scope: a scope is a HashSet per call, most of
+        // the garbage of a single-row prediction (docs/performance.md, "prediction").
+        // [B, N, 1] bool, true for padded elements: one new tensor, reshaped in place.
+        using var padding = mask.logical_not().unsqueeze_(-1);
         // Without autograd, temporaries (and x, when it is the caller's) are overwritten instead of copied.
         bool noGrad = !torch.is_grad_enabled(), inPlace = overwriteInput && noGrad;
-        Tensor Filled(Scalar value) => inPlace ? x.masked_fill_(padding, value) : x.masked_fill(padding, value);
-        Tensor result;
         switch (kind)
         {
             case PoolingKind.Sum:
-                result = Filled(ScalarOps.Zero).sum(1);
-                break;
+                using (var copy = FillPadding(ScalarOps.Zero)) return (copy ?? x).sum(1);
             case PoolingKind.Mean:
-                var count = mask.sum(1, keepdim: true, type: x.dtype).clamp_min(ScalarOps.One); // [B, 1]
-                var sum = Filled(ScalarOps.Zero).sum(1);
-                result = noGrad ? sum.div_(count) : sum.div(count);
-                break;
+                using (var count = mask.sum(1, keepdim: true, type: x.dtype).clamp_min_(ScalarOps.One))   // [B, 1]
+                using (var copy = FillPadding(ScalarOps.Zero))
+                {
+                    var sum = (copy ?? x).sum(1);
+                    if (noGrad) return sum.div_(count);
+                    using (sum) return sum.div(count);
+                }
             case PoolingKind.Max:
             case PoolingKind.Min:
                 bool isMax = kind == PoolingKind.Max;
-                var filled = Filled(isMax ? ScalarOps.MinusInfinity : ScalarOps.PlusInfinity);
-                var pooled = isMax ? filled.amax(new long[] { 1 }) : filled.amin(new long[] { 1 });
-                var empty = mask.any(1).unsqueeze(-1).logical_not();      // [B, 1]
-                result = noGrad ? pooled.masked_fill_(empty, ScalarOps.Zero) : pooled.masked_fill(empty, ScalarOps.Zero);   // amax's backward reads its output
-                break;
+                using (var empty = mask.any(1, keepdim: true).logical_not_())   // [B, 1]
+                using (var copy = FillPadding(isMax ? ScalarOps.MinusInfinity : ScalarOps.PlusInfinity))
+                {
+                    var pooled = isMax ? (copy ?? x).amax(new long[] { 1 }) : (copy ?? x).amin(new long[] { 1 });
+                    if (noGrad) return pooled.masked_fill_(empty, ScalarOps.Zero);
+                    using (pooled) return pooled.masked_fill(empty, ScalarOps.Zero);   // amax's backward reads its output
+                }
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
         }
-        return result.MoveToOuterDisposeScope();
+
+        // Sets the padded elements to value: in x itself (null returned) or in a new copy, which the caller disposes.
+        Tensor? FillPadding(Scalar value)
+        {
+            if (!inPlace) return x.masked_fill(padding, value);
+            x.masked_fill_(padding, value);
+            return null;
+        }
     }
 
     /// <summary>Zeroes padded rows of <c>x [B, N, F]</c>.</summary>

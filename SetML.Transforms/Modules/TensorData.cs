@@ -39,6 +39,9 @@ internal static class TensorData
     /// <summary>Writes a tensor's elements, in row-major order.</summary>
     internal delegate void ElementWriter<T>(Span<T> elements);
 
+    /// <summary>Writes a tensor's elements, in row-major order, from <paramref name="state"/> (a static lambda then allocates no closure).</summary>
+    internal delegate void ElementWriter<T, in TState>(Span<T> elements, TState state);
+
     /// <summary>
     /// A new CPU tensor of <paramref name="shape"/> (float32 or bool) whose elements <paramref name="write"/> fills,
     /// written straight into libtorch's storage: <c>torch.tensor(array)</c> clones the array, pins the clone and registers
@@ -46,17 +49,24 @@ internal static class TensorData
     /// the elements go through a .NET array and <c>torch.tensor</c>.
     /// </summary>
     public static Tensor Create<T>(long[] shape, ElementWriter<T> write) where T : unmanaged
+        => Create<T, ElementWriter<T>>(shape, write, static (elements, w) => w(elements));
+
+    /// <summary>
+    /// <see cref="Create{T}(long[], ElementWriter{T})"/> with the writer's <paramref name="state"/> passed to it: a
+    /// static lambda over a struct state allocates nothing (a single-row prediction builds its input tensors this way).
+    /// </summary>
+    public static Tensor Create<T, TState>(long[] shape, TState state, ElementWriter<T, TState> write) where T : unmanaged
     {
         long count = 1;
         foreach (var size in shape) count *= size;
         if (count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() <= int.MaxValue)
         {
             var tensor = torch.empty(shape, ScalarTypeOf<T>());
-            write(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(tensor.bytes));
+            write(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(tensor.bytes), state);
             return tensor;
         }
         var values = new T[count];
-        write(values);
+        write(values, state);
         return values switch
         {
             float[] f => torch.tensor(f, shape),

@@ -17,7 +17,7 @@ public static class SetBatch
         // At least one (masked) slot: a batch of empty sets is still a well-formed [B, 1, d] tensor, so no module
         // ever reduces over an empty axis (max over zero elements is undefined; SetML returns 0 for empty sets).
         int nmax = Math.Max(minimumLength, 1);
-        foreach (var s in sets) nmax = Math.Max(nmax, s.Length / elementDimension);
+        for (int i = 0; i < sets.Count; i++) nmax = Math.Max(nmax, sets[i].Length / elementDimension);   // no enumerator object
         return nmax;
     }
 
@@ -42,22 +42,25 @@ public static class SetBatch
     {
         int b = sets.Count, d = elementDimension;
         int nmax = PaddedLength(sets, d, minimumLength);
-        var x = TensorData.Create<float>(new long[] { b, nmax, d }, elements =>
+        // Static writers over a struct state: no closure or delegate per call (a PredictionEngine pads every row).
+        var x = TensorData.Create(new long[] { b, nmax, d }, (sets, nmax, d, normalization), static (Span<float> elements, (IReadOnlyList<float[]> Sets, int NMax, int D, SetElementNormalization? Normalization) s) =>
         {
-            for (int i = 0; i < b; i++)
+            int width = s.NMax * s.D;
+            for (int i = 0; i < s.Sets.Count; i++)
             {
-                var row = elements.Slice(i * nmax * d, nmax * d);
-                if (normalization != null) normalization.Apply(sets[i], row[..sets[i].Length]);
-                else sets[i].AsSpan().CopyTo(row);
-                row[sets[i].Length..].Clear();
+                var set = s.Sets[i];
+                var row = elements.Slice(i * width, width);
+                if (s.Normalization != null) s.Normalization.Apply(set, row[..set.Length]);
+                else set.AsSpan().CopyTo(row);
+                row[set.Length..].Clear();
             }
         });
-        var m = TensorData.Create<bool>(new long[] { b, nmax }, present =>
+        var m = TensorData.Create(new long[] { b, nmax }, (sets, nmax, d), static (Span<bool> present, (IReadOnlyList<float[]> Sets, int NMax, int D) s) =>
         {
-            for (int i = 0; i < b; i++)
+            for (int i = 0; i < s.Sets.Count; i++)
             {
-                var row = present.Slice(i * nmax, nmax);
-                int n = sets[i].Length / d;
+                var row = present.Slice(i * s.NMax, s.NMax);
+                int n = s.Sets[i].Length / s.D;
                 row[..n].Fill(true);
                 row[n..].Clear();
             }

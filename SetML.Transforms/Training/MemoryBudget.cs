@@ -97,20 +97,30 @@ internal sealed class MemoryGuard
     /// <param name="where">Text after the row in the message, e.g. " of the validation data"; empty for none.</param>
     public void CheckRows(int rows, Func<int, long[]> sizes, Func<int, long> rowIndex, string where = "")
     {
-        for (int r = 0; r < rows; r++)
-        {
-            var s = sizes(r);
-            double bytes = Bytes(1, s);
-            if (bytes <= Budget) continue;
-            int input = Enumerable.Range(0, s.Length).Where(i => _spec.Inputs[i].Kind == ModelInputKind.Set).MaxBy(i => s[i]);
-            var column = _spec.Inputs[input];
-            long fits = LargestFittingSize(s, input);
-            throw new SetColumnException(column.ColumnName, rowIndex(r), SetRule.MemoryBudget,
-                $"the set{where} has {s[input]} elements (d = {column.ElementDimension}); the forward pass of this model ({_spec.DescribeMemory()}) " +
-                $"would need about {MemoryBudget.Format(bytes)} for it{(_factor > 1 ? " at training" : "")}, more than the memory budget of {MemoryBudget.Format(Budget)} " +
-                $"(sets of up to about {fits} elements fit). Nothing was allocated. Raise {_optionName} (default: {MemoryBudget.DefaultFraction:P0} of the available memory), " +
-                "use an encoder whose memory is linear in the set size (Deep Sets, ISAB, Slot Set Encoder), or split or subsample the set");
-        }
+        for (int r = 0; r < rows; r++) CheckRow(sizes(r), rowIndex(r), where);
+    }
+
+    /// <summary>
+    /// <see cref="CheckRows"/> for one row: <paramref name="s"/> are its set sizes per model input, <paramref name="row"/>
+    /// its number in the data view it was read from.
+    /// </summary>
+    public void CheckRow(long[] s, long row, string where = "")
+    {
+        double bytes = Bytes(1, s);
+        if (bytes > Budget) ThrowTooLarge(s, row, where, bytes);
+    }
+
+    // Apart from CheckRow so that a row that fits allocates nothing (the message's lambdas capture s).
+    private void ThrowTooLarge(long[] s, long row, string where, double bytes)
+    {
+        int input = Enumerable.Range(0, s.Length).Where(i => _spec.Inputs[i].Kind == ModelInputKind.Set).MaxBy(i => s[i]);
+        var column = _spec.Inputs[input];
+        long fits = LargestFittingSize(s, input);
+        throw new SetColumnException(column.ColumnName, row, SetRule.MemoryBudget,
+            $"the set{where} has {s[input]} elements (d = {column.ElementDimension}); the forward pass of this model ({_spec.DescribeMemory()}) " +
+            $"would need about {MemoryBudget.Format(bytes)} for it{(_factor > 1 ? " at training" : "")}, more than the memory budget of {MemoryBudget.Format(Budget)} " +
+            $"(sets of up to about {fits} elements fit). Nothing was allocated. Raise {_optionName} (default: {MemoryBudget.DefaultFraction:P0} of the available memory), " +
+            "use an encoder whose memory is linear in the set size (Deep Sets, ISAB, Slot Set Encoder), or split or subsample the set");
     }
 
     /// <summary>The largest size of input <paramref name="input"/> that fits alone, the other inputs as in <paramref name="sizes"/>.</summary>

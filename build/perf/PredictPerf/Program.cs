@@ -1,8 +1,12 @@
 // PredictionEngine throughput of a small trained Deep Sets classifier (sets of 33 points, d = 3, 3 classes):
 // predictions/s with one engine on one thread, then with N threads each owning an engine over the same model.
 // Usage: dotnet run -c Release -- [threads = 2] [seconds per measurement = 3]. It also prints the TorchSharp tensors and
-// managed bytes one prediction creates. Set OMP_NUM_THREADS=1 so that the
-// engines do not oversubscribe the cores with libtorch intra-op threads.
+// managed bytes one prediction creates, and the gen-0 collections and their pauses during each measurement (a gen-0
+// pause stops every engine; its length grows with the objects allocated since the last one). Set OMP_NUM_THREADS=1 so
+// that the engines do not oversubscribe the cores with libtorch intra-op threads. Switches, by environment variable:
+//   ALLOC=1     sample 200,000 predictions' allocations by type (GCAllocationTick, one event per ~100 KB) and stop;
+//   ONLY=1      skip the one-thread measurement (for perf record of the N-thread phase alone);
+//   SEPARATE=1  give each engine its own copy of the model (saved and loaded), so no weight tensor is shared.
 using System.Diagnostics;
 using Microsoft.ML;
 using SetML;
@@ -28,9 +32,19 @@ var model = ml.Transforms.Conversion.MapValueToKey("Label", nameof(Row.Class))
     }))
     .Fit(ml.Data.LoadFromEnumerable(rows));
 
+// The model saved and loaded again: the same weights in tensors of its own.
+ITransformer Reload(ITransformer m)
+{
+    var ms = new MemoryStream();
+    ml.Model.Save(m, null, ms);
+    ms.Position = 0;
+    return ml.Model.Load(ms, out _);
+}
+
 double Run(int n)
 {
-    var engines = Enumerable.Range(0, n).Select(_ => ml.Model.CreatePredictionEngine<Row, Prediction>(model)).ToArray();
+    bool separate = Environment.GetEnvironmentVariable("SEPARATE") == "1";
+    var engines = Enumerable.Range(0, n).Select(_ => ml.Model.CreatePredictionEngine<Row, Prediction>(separate ? Reload(model) : model)).ToArray();
     foreach (var e in engines) for (int i = 0; i < 50; i++) e.Predict(rows[i]);   // warm-up
     long total = 0;
     var start = new Barrier(n);
@@ -62,8 +76,28 @@ Console.WriteLine($"dispatch stubs: {TorchRuntime.DispatchStubCache}");
     Console.WriteLine($"per prediction: {(stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - tensors) / 1000.0:F1} tensors, " +
                       $"{(GC.GetAllocatedBytesForCurrentThread() - bytes) / 1000.0:F0} managed bytes");
 }
-double one = Run(1);
+if (Environment.GetEnvironmentVariable("ALLOC") == "1")
+{
+    // Which types a prediction allocates: counts of allocation-tick events (proportional to bytes).
+    using var l = new AllocListener();
+    var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(model);
+    for (int i = 0; i < 2000; i++) engine.Predict(rows[i % rows.Count]);
+    l.On = true;
+    for (int i = 0; i < 200000; i++) engine.Predict(rows[i % rows.Count]);
+    l.On = false;
+    foreach (var kv in l.Bytes.OrderByDescending(k => k.Value).Take(30)) Console.WriteLine($"{kv.Value,6} {kv.Key}");
+    return;
+}
+int g1 = GC.CollectionCount(0); var pause1 = GC.GetTotalPauseDuration();
+double one = Environment.GetEnvironmentVariable("ONLY") == "1" ? 1 : Run(1);
+Console.WriteLine($"gen0 GCs during the 1-thread run: {GC.CollectionCount(0) - g1}, pause {(GC.GetTotalPauseDuration() - pause1).TotalMilliseconds:F1} ms");
+int g0 = GC.CollectionCount(0); var pause = GC.GetTotalPauseDuration();
 double many = Run(threads);
+{
+    var info = GC.GetGCMemoryInfo(GCKind.Ephemeral);
+    Console.WriteLine($"last gen-0 collection: {info.GenerationInfo[0].SizeBeforeBytes:N0} bytes of gen 0 before, {info.PromotedBytes:N0} promoted, pause {info.PauseDurations[0].TotalMilliseconds:F3} ms");
+}
+Console.WriteLine($"gen0 GCs during the {threads}-thread run: {GC.CollectionCount(0) - g0}, pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:F1} ms");
 Console.WriteLine($"1 thread, 1 engine:          {one,8:F0} predictions/s");
 Console.WriteLine($"{threads} threads, 1 engine each: {many,8:F0} predictions/s ({many / one:F2}x)");
 
@@ -76,4 +110,21 @@ sealed class Row
 sealed class Prediction
 {
     public uint PredictedLabel { get; set; }
+}
+
+/// <summary>Counts the runtime's allocation-tick events by type while <see cref="On"/>.</summary>
+sealed class AllocListener : System.Diagnostics.Tracing.EventListener
+{
+    public readonly Dictionary<string, long> Bytes = new();
+    public bool On;
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource s)
+    {
+        if (s.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(s, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+    }
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (!On || e.EventName != "GCAllocationTick_V4") return;
+        var name = (string)e.Payload![e.PayloadNames!.IndexOf("TypeName")]!;
+        lock (Bytes) { Bytes.TryGetValue(name, out var b); Bytes[name] = b + 1; }
+    }
 }
