@@ -25,7 +25,7 @@ public sealed class PredictionBench : BenchSection
     public override IEnumerable<BenchRow> Run(BenchOptions options, TextWriter log)
     {
         TorchSharp.torch.set_num_threads(options.Threads);
-        int count = options.Quick ? 200 : 4000;
+        double window = options.Quick ? 0.01 : 0.12;   // seconds per measurement
         var ml = new MLContext(0);
         var rows = Rows(options.Quick ? 120 : 600);
         var model = ml.Transforms.Conversion.MapValueToKey("Label", nameof(Row.Class))
@@ -37,20 +37,32 @@ public sealed class PredictionBench : BenchSection
             .Fit(ml.Data.LoadFromEnumerable(rows));
         var engines = Enumerable.Range(0, 2).Select(_ => ml.Model.CreatePredictionEngine<Row, Prediction>(model)).ToArray();
 
-        // µs per prediction of `threads` threads, each predicting `count` rows with its own engine.
+        // µs of wall-clock time per prediction of `threads` threads, each predicting with its own engine until the same
+        // deadline: the throughput of the engines together over a fixed window. (A fixed count per thread would time the
+        // slower thread's last rows with the other core idle.)
         double MicrosecondsPerPrediction(int threads)
         {
             using var start = new Barrier(threads + 1);
+            long total = 0, begin = 0, deadline = 0, end = 0;
             var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
             {
                 start.SignalAndWait();
-                for (int i = 0; i < count; i++) engines[t].Predict(rows[(i + 97 * t) % rows.Count]);
+                long count = 0;
+                while (Stopwatch.GetTimestamp() < Volatile.Read(ref deadline))
+                {
+                    engines[t].Predict(rows[(int)((count + 97 * t) % rows.Count)]);
+                    count++;
+                }
+                long stopped = Stopwatch.GetTimestamp();
+                Interlocked.Add(ref total, count);
+                lock (start) end = Math.Max(end, stopped);
             })).ToList();
             workers.ForEach(w => w.Start());
+            begin = Stopwatch.GetTimestamp();
+            Volatile.Write(ref deadline, begin + (long)(window * Stopwatch.Frequency));
             start.SignalAndWait();
-            var watch = Stopwatch.StartNew();
             workers.ForEach(w => w.Join());
-            return watch.Elapsed.TotalMilliseconds * 1e3 / (threads * (double)count);
+            return (end - begin) * 1e6 / Stopwatch.Frequency / Math.Max(1, total);
         }
 
         // Warm-up, not timed: the engines' code reaches its optimised tier (tiered JIT) before the first pair.

@@ -101,7 +101,9 @@ public sealed class InferencePathTests
         // outside any scope, in every grad mode and both overwrite modes, only the returned tensor stays alive.
         torch.random.manual_seed(5);
         using var encoder = new DeepSetsEncoder(3, new DeepSetsOptions { PhiHiddenSizes = new[] { 8 }, LatentDimension = 8, RhoHiddenSizes = new[] { 8 }, EmbeddingDimension = 4, Pooling = kind });
-        using var mask = tensor(new[] { true, true, false, true, false, false }, new long[] { 2, 3 });
+        using var padded = tensor(new[] { true, true, false, true, false, false }, new long[] { 2, 3 });
+        using var full = ones(2, 3, dtype: ScalarType.Bool);   // no padding: pooling's shortcut
+        foreach (var mask in new[] { padded, full })
         foreach (var mode in new[] { "grad", "no_grad", "inference" })
             foreach (bool overwrite in new[] { false, true })
             {
@@ -136,5 +138,30 @@ public sealed class InferencePathTests
         var actual = rows.Select(r => engine.Predict(r).Score).ToArray();
         CollectionAssert.AreEqual(expected, actual);
         Assert.IsTrue(rows.Select(r => r.Points.Length).Distinct().Count() > 2, "the rows' set sizes change");
+    }
+    [TestMethod]
+    [DataRow(PoolingKind.Sum)] [DataRow(PoolingKind.Mean)] [DataRow(PoolingKind.Max)] [DataRow(PoolingKind.Min)]
+    public void SetsWithoutPaddingPoolBitwiseAsTheSameSetsPadded(PoolingKind kind)
+    {
+        // A mask with no padding takes pooling's shortcut (no fill, no mask tensors); the same sets with a padded
+        // element of extreme values take the masked path: the same values, bit for bit, and the same gradients.
+        torch.random.manual_seed(9);
+        using var scope = NewDisposeScope();
+        var x = randn(2, 3, 5).requires_grad_();
+        var garbage = full(2, 1, 5, kind == PoolingKind.Min ? -1e6f : 1e6f);
+        var xp = cat(new[] { x, garbage }, 1);
+        var mask = ones(2, 3, dtype: ScalarType.Bool);
+        var maskp = cat(new[] { mask, zeros(2, 1, dtype: ScalarType.Bool) }, 1);
+        Assert.IsTrue(MaskedPooling.HasNoPadding(mask));
+        Assert.IsFalse(MaskedPooling.HasNoPadding(maskp));
+        var shortcut = MaskedPooling.Pool(x, mask, kind);
+        var masked = MaskedPooling.Pool(xp, maskp, kind);
+        CollectionAssert.AreEqual(Values(masked.detach()), Values(shortcut.detach()));
+        var g1 = autograd.grad(new[] { shortcut.sum() }, new[] { x })[0];
+        var g2 = autograd.grad(new[] { masked.sum() }, new[] { x })[0];
+        CollectionAssert.AreEqual(Values(g2), Values(g1));
+        using (inference_mode())
+            foreach (bool overwrite in new[] { false, true })
+                CollectionAssert.AreEqual(Values(masked.detach()), Values(MaskedPooling.Pool(x.detach().clone(), mask, kind, overwrite)));
     }
 }

@@ -36,22 +36,28 @@ public static class MaskedPooling
         if (x.size(1) == 0) return torch.zeros(x.size(0), x.size(2), dtype: x.dtype, device: x.device);
         // Temporaries are disposed as they go rather than by a dispose scope: a scope is a HashSet per call, most of
         // the garbage of a single-row prediction (docs/performance.md, "prediction").
+        bool noGrad = !torch.is_grad_enabled();
+        // No padding at all (a single set, a batch of equal sizes): nothing to fill and no empty set, so the pooling of
+        // x as it is — the same values without the fill, and without its mask tensors.
+        if (HasNoPadding(mask))
+            return kind switch
+            {
+                PoolingKind.Sum => x.sum(1),
+                PoolingKind.Mean => MeanOverMask(x.sum(1), mask, noGrad),
+                PoolingKind.Max => x.amax(new long[] { 1 }),
+                PoolingKind.Min => x.amin(new long[] { 1 }),
+                _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+            };
         // [B, N, 1] bool, true for padded elements: one new tensor, reshaped in place.
         using var padding = mask.logical_not().unsqueeze_(-1);
         // Without autograd, temporaries (and x, when it is the caller's) are overwritten instead of copied.
-        bool noGrad = !torch.is_grad_enabled(), inPlace = overwriteInput && noGrad;
+        bool inPlace = overwriteInput && noGrad;
         switch (kind)
         {
             case PoolingKind.Sum:
                 using (var copy = FillPadding(ScalarOps.Zero)) return (copy ?? x).sum(1);
             case PoolingKind.Mean:
-                using (var count = mask.sum(1, keepdim: true, type: x.dtype).clamp_min_(ScalarOps.One))   // [B, 1]
-                using (var copy = FillPadding(ScalarOps.Zero))
-                {
-                    var sum = (copy ?? x).sum(1);
-                    if (noGrad) return sum.div_(count);
-                    using (sum) return sum.div(count);
-                }
+                using (var copy = FillPadding(ScalarOps.Zero)) return MeanOverMask((copy ?? x).sum(1), mask, noGrad);
             case PoolingKind.Max:
             case PoolingKind.Min:
                 bool isMax = kind == PoolingKind.Max;
@@ -74,6 +80,25 @@ public static class MaskedPooling
             return null;
         }
     }
+
+    /// <summary>
+    /// <paramref name="sum"/> <c>[B, F]</c> divided by each set's element count (at least 1, so an empty set's zero sum
+    /// stays zero): in place without autograd, else a new tensor and <paramref name="sum"/> disposed.
+    /// </summary>
+    private static Tensor MeanOverMask(Tensor sum, Tensor mask, bool noGrad)
+    {
+        using var count = mask.sum(1, keepdim: true, type: sum.dtype).clamp_min_(ScalarOps.One);   // [B, 1]
+        if (noGrad) return sum.div_(count);
+        using (sum) return sum.div(count);
+    }
+
+    /// <summary>
+    /// Whether a CPU mask marks every element real (no padding), read from its storage without a tensor or a device
+    /// wait. A mask on another device counts as padded: the caller then takes the general path, which is correct for both.
+    /// </summary>
+    internal static bool HasNoPadding(Tensor mask)
+        => mask.device_type == DeviceType.CPU && mask.dtype == ScalarType.Bool && mask.is_contiguous() && mask.numel() > 0
+           && !mask.bytes.Contains((byte)0);
 
     /// <summary>Zeroes padded rows of <c>x [B, N, F]</c>.</summary>
     public static Tensor ZeroPadding(Tensor x, Tensor mask)

@@ -15,14 +15,15 @@ using SetML.Training;
 
 int threads = int.Parse(args.Length > 0 ? args[0] : "2");
 double seconds = double.Parse(args.Length > 1 ? args[1] : "3", System.Globalization.CultureInfo.InvariantCulture);
+int setSize = int.Parse(Environment.GetEnvironmentVariable("SET_SIZE") ?? "33");   // elements per set
 var ml = new MLContext(0);
 var rng = new Random(0);
 var rows = Enumerable.Range(0, 600).Select(_ =>
 {
-    var p = new float[33 * 3];
+    var p = new float[setSize * 3];
     for (int j = 0; j < p.Length; j++) p[j] = (float)rng.NextDouble();
-    float s = 0; for (int k = 0; k < 33; k++) s += p[3 * k];
-    return new Row { Points = p, Class = s < 15.5f ? "low" : s < 17.5f ? "mid" : "high" };
+    float s = 0; for (int k = 0; k < setSize; k++) s += p[3 * k];
+    return new Row { Points = p, Class = s < setSize * 0.47f ? "low" : s < setSize * 0.53f ? "mid" : "high" };
 }).ToList();
 var model = ml.Transforms.Conversion.MapValueToKey("Label", nameof(Row.Class))
     .Append(ml.MulticlassClassification.Trainers.SetClassification("Label", "Points", 3, new SetModelOptions
