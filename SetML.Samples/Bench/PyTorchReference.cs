@@ -1,3 +1,4 @@
+using SetML.Training;
 using System.Diagnostics;
 using System.Text.Json;
 
@@ -51,6 +52,7 @@ public static class PyTorchReference
         psi.ArgumentList.Add(script);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["OMP_NUM_THREADS"] = threads.ToString();
+        WithUsersWaitPolicy(psi);
         try
         {
             using var p = Process.Start(psi)!;
@@ -70,6 +72,22 @@ public static class PyTorchReference
         }
         return rows;
     }
+
+    /// <summary>
+    /// Gives the reference the OpenMP wait policy of the environment the bench was started with: SetML sets
+    /// <c>OMP_WAIT_POLICY=PASSIVE</c> in its own process when it is unset (<see cref="OpenMPSettings"/>), and a child
+    /// inherits it, which made the reference wait passively too instead of with PyTorch's default (what a PyTorch user gets).
+    /// </summary>
+    internal static void WithUsersWaitPolicy(ProcessStartInfo psi)
+    {
+        if (OpenMPSettings.WaitPolicySetBySetML) psi.Environment.Remove(OpenMPSettings.WaitPolicyVariable);
+    }
+
+    /// <summary>The reference's OpenMP wait policy, for the bench's header.</summary>
+    public static string ReferenceWaitPolicy
+        => OpenMPSettings.WaitPolicySetBySetML || string.IsNullOrEmpty(OpenMPSettings.WaitPolicy)
+            ? "libgomp's default (spins, then sleeps)"
+            : $"OMP_WAIT_POLICY={OpenMPSettings.WaitPolicy}, as set before the bench started";
 }
 
 /// <summary>
@@ -115,6 +133,7 @@ public sealed class ReferenceServer : IDisposable
         psi.ArgumentList.Add(server);
         psi.ArgumentList.Add(Path.GetDirectoryName(shared)!);
         psi.Environment["OMP_NUM_THREADS"] = maxThreads.ToString();
+        PyTorchReference.WithUsersWaitPolicy(psi);
         var watch = Stopwatch.StartNew();
         try
         {

@@ -64,7 +64,8 @@ public sealed class BenchSample : Sample
         if (!context.Quick) context.Out.WriteLine(FmaPeak.Describe());
         using var reference = ReferenceServer.Start(threadCounts.Max(), context.Out);
         if (reference != null)
-            context.Out.WriteLine($"PyTorch reference {reference.TorchVersion}: child process ready in {reference.StartupSeconds:F1} s (start-up excluded from every timing)");
+            context.Out.WriteLine($"PyTorch reference {reference.TorchVersion}: child process ready in {reference.StartupSeconds:F1} s (start-up excluded from every timing); " +
+                                  $"OpenMP waiting: {PyTorchReference.ReferenceWaitPolicy}; SetML: OMP_WAIT_POLICY={SetML.Training.OpenMPSettings.WaitPolicy ?? "(unset)"}");
         var rows = new List<BenchRow>();
         foreach (var threads in threadCounts)
         foreach (var section in sections)

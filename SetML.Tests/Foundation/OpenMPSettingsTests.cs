@@ -13,6 +13,8 @@ public sealed class OpenMPSettingsTests
         // (to PASSIVE, or to what the environment of the test run already had), natively, where libgomp reads it.
         Assert.IsFalse(string.IsNullOrEmpty(OpenMPSettings.WaitPolicy));
         Assert.AreEqual(Environment.GetEnvironmentVariable(OpenMPSettings.WaitPolicyVariable), OpenMPSettings.WaitPolicy);
+        // SetML says whether the value is its own: only then is it PASSIVE by SetML's doing.
+        if (OpenMPSettings.WaitPolicySetBySetML) Assert.AreEqual(OpenMPSettings.DefaultWaitPolicy, OpenMPSettings.WaitPolicy);
     }
 
     [TestMethod]
@@ -20,10 +22,10 @@ public sealed class OpenMPSettingsTests
     {
         string name = "SETML_TEST_OMP_" + Guid.NewGuid().ToString("N");
         Assert.IsNull(OpenMPSettings.ReadNative(name));
-        OpenMPSettings.SetIfUnset(name, "PASSIVE");
+        Assert.IsTrue(OpenMPSettings.SetIfUnset(name, "PASSIVE"), "an unset variable is set");
         Assert.AreEqual("PASSIVE", OpenMPSettings.ReadNative(name));
         Assert.AreEqual("PASSIVE", Environment.GetEnvironmentVariable(name));
-        OpenMPSettings.SetIfUnset(name, "ACTIVE");
+        Assert.IsFalse(OpenMPSettings.SetIfUnset(name, "ACTIVE"), "a set variable is left alone");
         Assert.AreEqual("PASSIVE", OpenMPSettings.ReadNative(name), "a value already in the environment must not be overwritten");
     }
 }

@@ -37,13 +37,20 @@ internal static class OpenMPSettings
     /// </summary>
     public static string? WaitPolicy => ReadNative(WaitPolicyVariable);
 
+    /// <summary>
+    /// Whether SetML set <see cref="WaitPolicyVariable"/> (it was unset when SetML was first used), as opposed to the
+    /// user or the environment. Child processes inherit the variable; one that must run with the environment the
+    /// application was started with (the bench's PyTorch reference) removes it when this is true.
+    /// </summary>
+    public static bool WaitPolicySetBySetML { get; private set; }
+
     /// <summary>Runs when the SetML assembly is loaded, before any SetML code can start libtorch.</summary>
 #pragma warning disable CA2255 // a module initializer is the only place that reliably runs before libtorch is loaded
     [ModuleInitializer]
 #pragma warning restore CA2255
     internal static void Initialize()
     {
-        try { SetIfUnset(WaitPolicyVariable, DefaultWaitPolicy); }
+        try { WaitPolicySetBySetML = SetIfUnset(WaitPolicyVariable, DefaultWaitPolicy); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or MarshalDirectiveException)
         {
             // No C library to set the variable in (an unusual runtime): libtorch keeps its default policy.
@@ -56,14 +63,16 @@ internal static class OpenMPSettings
 
     /// <summary>
     /// Sets <paramref name="name"/> in the native process environment (which native libraries read, unlike .NET's
-    /// managed copy on Unix) unless it is already set, and in the managed environment for consistency.
+    /// managed copy on Unix) unless it is already set, and in the managed environment for consistency. Returns whether
+    /// it set the variable.
     /// </summary>
-    internal static void SetIfUnset(string name, string value)
+    internal static bool SetIfUnset(string name, string value)
     {
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)) || !string.IsNullOrEmpty(ReadNative(name))) return;
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)) || !string.IsNullOrEmpty(ReadNative(name))) return false;
         if (OperatingSystem.IsLinux()) _ = Glibc.setenv(name, value, 0);
         else if (!OperatingSystem.IsWindows()) _ = Libc.setenv(name, value, 0);
         Environment.SetEnvironmentVariable(name, value);
+        return true;
     }
 
     internal static string? ReadNative(string name)
