@@ -74,20 +74,31 @@ public static class PyTorchReference
     }
 
     /// <summary>
-    /// Gives the reference the OpenMP wait policy of the environment the bench was started with: SetML sets
-    /// <c>OMP_WAIT_POLICY=PASSIVE</c> in its own process when it is unset (<see cref="OpenMPSettings"/>), and a child
-    /// inherits it, which made the reference wait passively too instead of with PyTorch's default (what a PyTorch user gets).
+    /// Gives the reference the OpenMP waiting of the environment the bench was started with: SetML sets
+    /// <c>OMP_WAIT_POLICY</c> and <c>GOMP_SPINCOUNT</c> in its own process when they are unset (<see cref="OpenMPSettings"/>),
+    /// and a child inherits them, which made the reference wait as SetML does instead of with PyTorch's default (what a
+    /// PyTorch user gets).
     /// </summary>
     internal static void WithUsersWaitPolicy(ProcessStartInfo psi)
     {
-        if (OpenMPSettings.WaitPolicySetBySetML) psi.Environment.Remove(OpenMPSettings.WaitPolicyVariable);
+        foreach (var name in OpenMPSettings.VariablesSetBySetML) psi.Environment.Remove(name);
     }
 
-    /// <summary>The reference's OpenMP wait policy, for the bench's header.</summary>
+    /// <summary>The reference's OpenMP waiting, for the bench's header.</summary>
     public static string ReferenceWaitPolicy
-        => OpenMPSettings.WaitPolicySetBySetML || string.IsNullOrEmpty(OpenMPSettings.WaitPolicy)
-            ? "libgomp's default (spins, then sleeps)"
-            : $"OMP_WAIT_POLICY={OpenMPSettings.WaitPolicy}, as set before the bench started";
+    {
+        get
+        {
+            var own = new[] { OpenMPSettings.WaitPolicyVariable, OpenMPSettings.SpinCountVariable }
+                .Where(n => !OpenMPSettings.VariablesSetBySetML.Contains(n) && !string.IsNullOrEmpty(OpenMPSettings.ReadNative(n)))
+                .Select(n => $"{n}={OpenMPSettings.ReadNative(n)}").ToList();
+            return own.Count == 0 ? "libgomp's default (spins, then sleeps)" : string.Join(", ", own) + ", as set before the bench started";
+        }
+    }
+
+    /// <summary>SetML's OpenMP waiting, for the bench's header.</summary>
+    public static string SetMLWaitPolicy
+        => $"OMP_WAIT_POLICY={OpenMPSettings.WaitPolicy ?? "(unset)"}, GOMP_SPINCOUNT={OpenMPSettings.SpinCount ?? "(unset)"}";
 }
 
 /// <summary>

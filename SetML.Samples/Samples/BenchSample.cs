@@ -65,7 +65,7 @@ public sealed class BenchSample : Sample
         using var reference = ReferenceServer.Start(threadCounts.Max(), context.Out);
         if (reference != null)
             context.Out.WriteLine($"PyTorch reference {reference.TorchVersion}: child process ready in {reference.StartupSeconds:F1} s (start-up excluded from every timing); " +
-                                  $"OpenMP waiting: {PyTorchReference.ReferenceWaitPolicy}; SetML: OMP_WAIT_POLICY={SetML.Training.OpenMPSettings.WaitPolicy ?? "(unset)"}");
+                                  $"OpenMP waiting: {PyTorchReference.ReferenceWaitPolicy}; SetML: {PyTorchReference.SetMLWaitPolicy}");
         var rows = new List<BenchRow>();
         foreach (var threads in threadCounts)
         foreach (var section in sections)

@@ -13,8 +13,28 @@ public sealed class OpenMPSettingsTests
         // (to PASSIVE, or to what the environment of the test run already had), natively, where libgomp reads it.
         Assert.IsFalse(string.IsNullOrEmpty(OpenMPSettings.WaitPolicy));
         Assert.AreEqual(Environment.GetEnvironmentVariable(OpenMPSettings.WaitPolicyVariable), OpenMPSettings.WaitPolicy);
-        // SetML says whether the value is its own: only then is it PASSIVE by SetML's doing.
+        // SetML says which values are its own: only those are its defaults, set natively where libgomp reads them.
         if (OpenMPSettings.WaitPolicySetBySetML) Assert.AreEqual(OpenMPSettings.DefaultWaitPolicy, OpenMPSettings.WaitPolicy);
+        if (OpenMPSettings.VariablesSetBySetML.Contains(OpenMPSettings.SpinCountVariable))
+        {
+            Assert.AreEqual(OpenMPSettings.DefaultSpinCount, OpenMPSettings.SpinCount);
+            Assert.AreEqual(OpenMPSettings.DefaultSpinCount, Environment.GetEnvironmentVariable(OpenMPSettings.SpinCountVariable));
+        }
+    }
+
+    [TestMethod]
+    public void TheShortSpinIsAddedOnlyWhereTheUserChoseNoWaiting()
+    {
+        static string Chosen(params (string Name, string Value)[] environment)
+        {
+            var env = environment.ToDictionary(e => e.Name, e => e.Value);
+            return string.Join(",", OpenMPSettings.Choose(n => env.GetValueOrDefault(n)).Select(c => $"{c.Name}={c.Value}"));
+        }
+        Assert.AreEqual("OMP_WAIT_POLICY=PASSIVE,GOMP_SPINCOUNT=3000", Chosen());
+        Assert.AreEqual("", Chosen(("OMP_WAIT_POLICY", "ACTIVE")), "a dedicated machine keeps spinning");
+        Assert.AreEqual("", Chosen(("OMP_WAIT_POLICY", "PASSIVE")), "an explicit passive policy means no spin at all");
+        Assert.AreEqual("OMP_WAIT_POLICY=PASSIVE", Chosen(("GOMP_SPINCOUNT", "0")), "the user's spin count is kept");
+        Assert.AreEqual("OMP_WAIT_POLICY=PASSIVE,GOMP_SPINCOUNT=3000", Chosen(("OMP_WAIT_POLICY", "")), "an empty variable counts as unset");
     }
 
     [TestMethod]
