@@ -22,6 +22,9 @@ public enum PoolingKind
 /// </summary>
 public static class MaskedPooling
 {
+    // The element axis of [B, N, F], for amax/amin (read only; one array instead of one per call).
+    private static readonly long[] ElementAxis = { 1 };
+
     /// <summary>Pools <c>x [B, N, F]</c> over N using <c>mask [B, N]</c> → <c>[B, F]</c>.</summary>
     public static Tensor Pool(Tensor x, Tensor mask, PoolingKind kind) => Pool(x, mask, kind, overwriteInput: false);
 
@@ -44,8 +47,8 @@ public static class MaskedPooling
             {
                 PoolingKind.Sum => x.sum(1),
                 PoolingKind.Mean => MeanOverMask(x.sum(1), mask, noGrad),
-                PoolingKind.Max => x.amax(new long[] { 1 }),
-                PoolingKind.Min => x.amin(new long[] { 1 }),
+                PoolingKind.Max => x.amax(ElementAxis),
+                PoolingKind.Min => x.amin(ElementAxis),
                 _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
             };
         // [B, N, 1] bool, true for padded elements: one new tensor, reshaped in place.
@@ -64,7 +67,7 @@ public static class MaskedPooling
                 using (var empty = mask.any(1, keepdim: true).logical_not_())   // [B, 1]
                 using (var copy = FillPadding(isMax ? ScalarOps.MinusInfinity : ScalarOps.PlusInfinity))
                 {
-                    var pooled = isMax ? (copy ?? x).amax(new long[] { 1 }) : (copy ?? x).amin(new long[] { 1 });
+                    var pooled = isMax ? (copy ?? x).amax(ElementAxis) : (copy ?? x).amin(ElementAxis);
                     if (noGrad) return pooled.masked_fill_(empty, ScalarOps.Zero);
                     using (pooled) return pooled.masked_fill(empty, ScalarOps.Zero);   // amax's backward reads its output
                 }
@@ -103,8 +106,7 @@ public static class MaskedPooling
     /// <summary>Zeroes padded rows of <c>x [B, N, F]</c>.</summary>
     public static Tensor ZeroPadding(Tensor x, Tensor mask)
     {
-        using var padding = mask.unsqueeze(-1);
-        using var notPadding = padding.logical_not();
-        return x.masked_fill(notPadding, ScalarOps.Zero);
+        using var padding = mask.logical_not().unsqueeze_(-1);   // [B, N, 1], one new tensor
+        return x.masked_fill(padding, ScalarOps.Zero);
     }
 }
