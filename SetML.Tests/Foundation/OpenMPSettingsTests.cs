@@ -14,7 +14,7 @@ public sealed class OpenMPSettingsTests
         Assert.IsFalse(string.IsNullOrEmpty(OpenMPSettings.WaitPolicy));
         Assert.AreEqual(Environment.GetEnvironmentVariable(OpenMPSettings.WaitPolicyVariable), OpenMPSettings.WaitPolicy);
         // SetML says which values are its own: only those are its defaults, set natively where libgomp reads them.
-        if (OpenMPSettings.WaitPolicySetBySetML) Assert.AreEqual(OpenMPSettings.DefaultWaitPolicy, OpenMPSettings.WaitPolicy);
+        if (OpenMPSettings.VariablesSetBySetML.Contains(OpenMPSettings.WaitPolicyVariable)) Assert.AreEqual(OpenMPSettings.DefaultWaitPolicy, OpenMPSettings.WaitPolicy);
         if (OpenMPSettings.VariablesSetBySetML.Contains(OpenMPSettings.SpinCountVariable))
         {
             Assert.AreEqual(OpenMPSettings.DefaultSpinCount, OpenMPSettings.SpinCount);

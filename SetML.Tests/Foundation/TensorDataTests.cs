@@ -29,14 +29,14 @@ public sealed class TensorDataTests
     public void CreatedTensorsHoldWhatWasWrittenInRowMajorOrder()
     {
         using var scope = NewDisposeScope();
-        var x = TensorData.Create<float>(new long[] { 2, 3 }, e => { for (int i = 0; i < e.Length; i++) e[i] = i * 0.5f; });
+        var x = TensorData.Create(new long[] { 2, 3 }, 0.5f, static (Span<float> e, float step) => { for (int i = 0; i < e.Length; i++) e[i] = i * step; });
         CollectionAssert.AreEqual(new long[] { 2, 3 }, x.shape);
         Assert.AreEqual(ScalarType.Float32, x.dtype);
         CollectionAssert.AreEqual(new[] { 0f, 0.5f, 1f, 1.5f, 2f, 2.5f }, x.data<float>().ToArray());
-        var m = TensorData.Create<bool>(new long[] { 2, 2 }, e => { e[1] = true; e[2] = true; e[0] = false; e[3] = false; });
+        var m = TensorData.Create(new long[] { 2, 2 }, 0, static (Span<bool> e, int _) => { e[1] = true; e[2] = true; e[0] = false; e[3] = false; });
         Assert.AreEqual(ScalarType.Bool, m.dtype);
         CollectionAssert.AreEqual(new[] { false, true, true, false }, m.data<bool>().ToArray());
-        Assert.AreEqual(0, TensorData.Create<float>(new long[] { 0, 4 }, _ => { }).numel());
+        Assert.AreEqual(0, TensorData.Create(new long[] { 0, 4 }, 0, static (Span<float> _, int _) => { }).numel());
     }
 
     [TestMethod]

@@ -9,7 +9,7 @@ namespace SetML.Modules;
 /// TorchSharp's <c>data&lt;T&gt;().ToArray()</c> goes through a <c>TensorAccessor</c> that reads the tensor's shape and
 /// strides into finalizable native arrays which its Dispose does not release (a prediction made five such calls; on two
 /// cores the finalizer thread then took about a tenth of one core from the predicting threads, bench <c>predict</c>,
-/// 30 November 2026). <see cref="Create{T}"/> writes a new tensor's elements straight into its storage instead of
+/// 30 November 2026). <see cref="Create{T, TState}"/> writes a new tensor's elements straight into its storage instead of
 /// through <c>torch.tensor(array)</c>.
 /// </summary>
 internal static class TensorData
@@ -36,24 +36,15 @@ internal static class TensorData
     /// </summary>
     public static Tensor OnCpu(this Tensor tensor) => tensor.device_type == DeviceType.CPU ? tensor : tensor.cpu();
 
-    /// <summary>Writes a tensor's elements, in row-major order.</summary>
-    internal delegate void ElementWriter<T>(Span<T> elements);
-
     /// <summary>Writes a tensor's elements, in row-major order, from <paramref name="state"/> (a static lambda then allocates no closure).</summary>
     internal delegate void ElementWriter<T, in TState>(Span<T> elements, TState state);
 
     /// <summary>
-    /// A new CPU tensor of <paramref name="shape"/> (float32 or bool) whose elements <paramref name="write"/> fills,
-    /// written straight into libtorch's storage: <c>torch.tensor(array)</c> clones the array, pins the clone and registers
-    /// a deleter in a process-wide dictionary for every tensor it makes. Over 2 GB (past <c>Tensor.bytes</c>' int length)
-    /// the elements go through a .NET array and <c>torch.tensor</c>.
-    /// </summary>
-    public static Tensor Create<T>(long[] shape, ElementWriter<T> write) where T : unmanaged
-        => Create<T, ElementWriter<T>>(shape, write, static (elements, w) => w(elements));
-
-    /// <summary>
-    /// <see cref="Create{T}(long[], ElementWriter{T})"/> with the writer's <paramref name="state"/> passed to it: a
-    /// static lambda over a struct state allocates nothing (a single-row prediction builds its input tensors this way).
+    /// A new CPU tensor of <paramref name="shape"/> (float32 or bool) whose elements <paramref name="write"/> fills from
+    /// <paramref name="state"/>, written straight into libtorch's storage: <c>torch.tensor(array)</c> clones the array,
+    /// pins the clone and registers a deleter in a process-wide dictionary for every tensor it makes. A static lambda over
+    /// a struct state allocates nothing (a single-row prediction builds its input tensors this way). Over 2 GB (past
+    /// <c>Tensor.bytes</c>' int length) the elements go through a .NET array and <c>torch.tensor</c>.
     /// </summary>
     public static Tensor Create<T, TState>(long[] shape, TState state, ElementWriter<T, TState> write) where T : unmanaged
     {

@@ -62,9 +62,6 @@ internal static class OpenMPSettings
     /// </summary>
     public static IReadOnlyList<string> VariablesSetBySetML { get; private set; } = Array.Empty<string>();
 
-    /// <summary>Whether SetML set <see cref="WaitPolicyVariable"/> (see <see cref="VariablesSetBySetML"/>).</summary>
-    public static bool WaitPolicySetBySetML => VariablesSetBySetML.Contains(WaitPolicyVariable);
-
     /// <summary>
     /// What SetML sets, given how the environment reads (<paramref name="environment"/>: a variable's value or null):
     /// the passive policy when no policy is set, and the spin count when neither the policy nor a spin count is set.
